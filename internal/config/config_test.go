@@ -1,0 +1,407 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// validJSON is a complete, valid configuration; tests break one thing at a time.
+const validJSON = `{
+  "defaults": {
+    "throttle": {"rateLimit": 100, "burstLimit": 200},
+    "logging": {"level": "INFO", "retentionDays": 30, "removalPolicy": "retain"},
+    "usagePlans": [
+      {"name": "standard", "throttle": {"rateLimit": 10, "burstLimit": 20}, "quota": {"limit": 1000, "period": "DAY"}},
+      {"name": "internal", "throttle": {"rateLimit": 50, "burstLimit": 100}}
+    ],
+    "apiKeys": [
+      {"name": "partner-a", "plan": "standard"},
+      {"name": "billing", "plan": "internal", "enabled": false, "secretName": "keygate/billing"}
+    ],
+    "routes": [
+      {"path": "/health", "methods": ["GET"], "integration": {"type": "mock", "body": "{}"}},
+      {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}},
+      {"path": "/pay/{proxy+}", "methods": ["ANY"], "integration": {"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:pay"}}
+    ]
+  },
+  "environments": {
+    "dev": {"stageName": "dev", "manageCloudWatchRole": true, "logging": {"dataTrace": true}},
+    "prod": {"stageName": "prod", "production": true, "account": "123456789012", "region": "eu-west-1",
+             "manageCloudWatchRole": true, "authorizerCacheTtlSeconds": 0, "tags": {"team": "platform"}}
+  }
+}`
+
+func mustParse(t *testing.T, text string) Config {
+	t.Helper()
+	cfg, err := ParseJSON([]byte(text))
+	if err != nil {
+		t.Fatalf("ParseJSON: %v", err)
+	}
+	return cfg
+}
+
+// withChange returns validJSON with the value at a dotted path replaced
+// (a nil value deletes the key).
+func withChange(t *testing.T, path string, value any) string {
+	t.Helper()
+	var root any
+	if err := json.Unmarshal([]byte(validJSON), &root); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(path, ".")
+	node := root
+	for _, p := range parts[:len(parts)-1] {
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[p]
+		case []any:
+			var i int
+			fmt.Sscan(p, &i)
+			node = n[i]
+		}
+	}
+	last := parts[len(parts)-1]
+	switch n := node.(type) {
+	case map[string]any:
+		if value == nil {
+			delete(n, last)
+		} else {
+			n[last] = value
+		}
+	case []any:
+		var i int
+		fmt.Sscan(last, &i)
+		n[i] = value
+	}
+	out, _ := json.Marshal(root)
+	return string(out)
+}
+
+func TestParseValidConfig(t *testing.T) {
+	cfg := mustParse(t, validJSON)
+	if len(cfg.Environments) != 2 || cfg.Environments[0].Name != "dev" || cfg.Environments[1].Name != "prod" {
+		t.Fatalf("environments = %+v, want dev and prod in that order", cfg.Environments)
+	}
+	prod, _ := cfg.Environment("prod")
+	dev, _ := cfg.Environment("dev")
+
+	// Defaults merge into each environment; the environment's own values win.
+	if prod.StackName() != "keygate-prod" || prod.StageName != "prod" || !prod.Production {
+		t.Errorf("prod = %+v", prod)
+	}
+	if prod.Logging.RetentionDays != 30 || prod.Logging.Level != LogLevelInfo || prod.Throttle.RateLimit != 100 {
+		t.Errorf("prod did not inherit defaults: %+v", prod)
+	}
+	if !dev.Logging.DataTrace || dev.Logging.RetentionDays != 30 {
+		t.Errorf("dev logging = %+v: want dataTrace from dev and retention from defaults", dev.Logging)
+	}
+	if prod.CacheTTLSeconds() != 0 || dev.CacheTTLSeconds() != DefaultAuthorizerCacheTTLSeconds {
+		t.Errorf("cache TTLs = %d, %d; want 0 (explicit) and the default", prod.CacheTTLSeconds(), dev.CacheTTLSeconds())
+	}
+	if !dev.Logging.MetricsEnabled() {
+		t.Error("metrics must default to on")
+	}
+	if len(prod.APIKeys) != 2 || !prod.APIKeys[0].IsEnabled() || prod.APIKeys[1].IsEnabled() || prod.APIKeys[1].SecretName != "keygate/billing" {
+		t.Errorf("api keys = %+v", prod.APIKeys)
+	}
+	if q := prod.UsagePlans[0].Quota; q == nil || q.Limit != 1000 || q.Period != QuotaDay || prod.UsagePlans[1].Quota != nil {
+		t.Errorf("usage plans = %+v", prod.UsagePlans)
+	}
+	if prod.Tags["team"] != "platform" || dev.Tags != nil {
+		t.Errorf("tags: prod %v, dev %v", prod.Tags, dev.Tags)
+	}
+	if prod.Routes[1].Integration.TimeoutMillis != 5000 || prod.Routes[2].Integration.Type != IntegrationLambda {
+		t.Errorf("routes = %+v", prod.Routes)
+	}
+}
+
+func TestParseRejectsWithPathAndFix(t *testing.T) {
+	tests := []struct {
+		name  string
+		path  string
+		value any
+		want  []string // every error line that must appear, "path: message prefix"
+	}{
+		{"unknown key with suggestion", "environments.prod.stagename", "x",
+			[]string{`environments.prod.stagename: unknown key; did you mean "stageName"?`}},
+		{"unknown top-level key", "envs", map[string]any{},
+			[]string{`keygate.envs: unknown key; remove it (known keys: defaults, environments)`}},
+		{"retention not accepted by CloudWatch", "environments.prod.logging", map[string]any{"retentionDays": 8},
+			[]string{"environments.prod.logging.retentionDays: 8 is not a CloudWatch retention; use one of 1, 3, 5, 7, 14, 30,"}},
+		{"wrong type", "environments.prod.throttle", map[string]any{"rateLimit": "fast"},
+			[]string{`environments.prod.throttle.rateLimit: must be a number, not the string "fast"`}},
+		{"fractional burst", "environments.prod.throttle", map[string]any{"burstLimit": 1.5},
+			[]string{"environments.prod.throttle.burstLimit: must be a whole number, not 1.5"}},
+		{"missing required key", "environments.prod.stageName", nil, nil},
+		{"stage name charset", "environments.prod.stageName", "prod v2",
+			[]string{`environments.prod.stageName: "prod v2" is not a valid stage name; use 1 to 128 letters, digits, '-' or '_'`}},
+		{"account not 12 digits", "environments.prod.account", "12345",
+			[]string{`environments.prod.account: "12345" is not an AWS account id`}},
+		{"region", "environments.prod.region", "europe",
+			[]string{`environments.prod.region: "europe" is not an AWS region`}},
+		{"data trace in production", "environments.prod.logging", map[string]any{"dataTrace": true},
+			[]string{"environments.prod.logging.dataTrace: must be false where production is true"}},
+		{"log level", "environments.dev.logging", map[string]any{"level": "DEBUG"},
+			[]string{`environments.dev.logging.level: "DEBUG" is not an execution logging level; use INFO, ERROR or OFF`}},
+		{"removal policy", "environments.dev.logging", map[string]any{"removalPolicy": "snapshot"},
+			[]string{`environments.dev.logging.removalPolicy: "snapshot" is not a removal policy`}},
+		{"cache TTL", "environments.dev.authorizerCacheTtlSeconds", 3601,
+			[]string{"environments.dev.authorizerCacheTtlSeconds: 3601 is out of range; use 0 (no caching) to 3600 seconds"}},
+		{"burst below rate", "environments.dev.throttle", map[string]any{"rateLimit": 100, "burstLimit": 50},
+			[]string{"environments.dev.throttle.burstLimit: must be >= rateLimit (100)"}},
+		{"zero rate", "environments.dev.throttle", map[string]any{"rateLimit": 0, "burstLimit": 50},
+			[]string{"environments.dev.throttle.rateLimit: 0 is out of range"}},
+		{"CloudWatch role in another region is another place", "environments.prod.account", nil, []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseJSON([]byte(withChange(t, tc.path, tc.value)))
+			if tc.want == nil { // the required key was removed
+				assertErrors(t, err, tc.path+": is required")
+				return
+			}
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				return
+			}
+			assertErrors(t, err, tc.want...)
+		})
+	}
+}
+
+func assertErrors(t *testing.T, err error, want ...string) {
+	t.Helper()
+	errs, ok := err.(Errors)
+	if !ok {
+		t.Fatalf("want config.Errors, got %T: %v", err, err)
+	}
+	for _, w := range want {
+		found := false
+		for _, e := range errs {
+			if strings.HasPrefix(e.Error(), w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing error %q in:\n%v", w, err)
+		}
+	}
+}
+
+func TestParseReportsEveryErrorAtOnce(t *testing.T) {
+	text := `{"environments": {
+	  "dev": {"stageName": "d e v", "throttle": {"rateLimit": 10, "burstLimit": 5}, "logging": {"level": "INFO", "retentionDays": 8, "removalPolicy": "retain"},
+	          "usagePlans": [{"name": "p", "throttle": {"rateLimit": 1, "burstLimit": 1}}],
+	          "apiKeys": [{"name": "k", "plan": "nope"}, {"name": "k", "plan": "p"}],
+	          "routes": [{"path": "health", "methods": ["get"], "integration": {"type": "soap"}}]},
+	  "prod": {"stageName": "prod", "production": true, "throttle": {"rateLimit": 10, "burstLimit": 10},
+	           "logging": {"level": "INFO", "dataTrace": true, "retentionDays": 7, "removalPolicy": "retain"},
+	           "usagePlans": [{"name": "p", "throttle": {"rateLimit": 1, "burstLimit": 1}}], "routes": [], "colour": "blue"}
+	}}`
+	_, err := ParseJSON([]byte(text))
+	assertErrors(t, err,
+		"environments.dev.stageName:",
+		"environments.dev.throttle.burstLimit: must be >= rateLimit",
+		"environments.dev.logging.retentionDays: 8 is not a CloudWatch retention",
+		`environments.dev.apiKeys[0].plan: "nope" is not a plan of this environment; use one of the names in usagePlans (p)`,
+		`environments.dev.apiKeys[1].name: "k" is already apiKeys[0]`,
+		`environments.dev.routes[0].path: "health" must start with '/'`,
+		`environments.dev.routes[0].methods[0]: "get" is not a method`,
+		`environments.dev.routes[0].integration.type: "soap" is not an integration type`,
+		`environments.prod.colour: unknown key`,
+	)
+	// prod's shape error stops its semantic checks (no cascade of
+	// follow-on errors), but dev's problems are all there.
+	if n := len(err.(Errors)); n != 9 {
+		t.Errorf("got %d errors, want 9:\n%v", n, err)
+	}
+	if !strings.HasPrefix(err.Error(), "invalid keygate configuration (9 problems):") {
+		t.Errorf("summary line: %q", strings.SplitN(err.Error(), "\n", 2)[0])
+	}
+}
+
+func TestParseCrossReferences(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(env map[string]any)
+		want   string
+	}{
+		{"plan above the stage limit", func(env map[string]any) {
+			env["usagePlans"] = []any{map[string]any{"name": "big", "throttle": map[string]any{"rateLimit": 1000, "burstLimit": 1000}}}
+			env["apiKeys"] = []any{}
+		}, "environments.dev.usagePlans[0].throttle.rateLimit: 1000 exceeds the stage's rateLimit (100)"},
+		{"duplicate plan", func(env map[string]any) {
+			p := map[string]any{"name": "p", "throttle": map[string]any{"rateLimit": 1, "burstLimit": 1}}
+			env["usagePlans"] = []any{p, p}
+			env["apiKeys"] = []any{}
+		}, `environments.dev.usagePlans[1].name: "p" is already the name of usagePlans[0]`},
+		{"bad quota period", func(env map[string]any) {
+			env["usagePlans"] = []any{map[string]any{"name": "p", "throttle": map[string]any{"rateLimit": 1, "burstLimit": 1}, "quota": map[string]any{"limit": 5, "period": "YEAR"}}}
+			env["apiKeys"] = []any{}
+		}, `environments.dev.usagePlans[0].quota.period: "YEAR" is not a quota period; use DAY, WEEK or MONTH`},
+		{"shared secret", func(env map[string]any) {
+			env["apiKeys"] = []any{
+				map[string]any{"name": "a", "plan": "standard", "secretName": "s"},
+				map[string]any{"name": "b", "plan": "standard", "secretName": "s"},
+			}
+		}, "environments.dev.apiKeys[1].secretName: is also the secret of apiKeys[0]"},
+		{"secret name with a space", func(env map[string]any) {
+			env["apiKeys"] = []any{map[string]any{"name": "a", "plan": "standard", "secretName": "not a name"}}
+		}, "environments.dev.apiKeys[0].secretName: is not a Secrets Manager secret name"},
+		{"url parameter not in path", func(env map[string]any) {
+			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "http", "url": "https://x.example.com/{id}"}}}
+		}, "environments.dev.routes[0].integration.url: uses {id}, which is not a parameter of the route's path"},
+		{"relative url", func(env map[string]any) {
+			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "http", "url": "/orders"}}}
+		}, `environments.dev.routes[0].integration.url: "/orders" is not an absolute http(s) URL`},
+		{"bad function arn", func(env map[string]any) {
+			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "lambda", "functionArn": "pay"}}}
+		}, `environments.dev.routes[0].integration.functionArn: "pay" is not a Lambda function ARN`},
+		{"mock with a url", func(env map[string]any) {
+			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "mock", "url": "https://x.example.com"}}}
+		}, "environments.dev.routes[0].integration.url: does not apply to a mock integration; remove it"},
+		{"duplicate method", func(env map[string]any) {
+			r := map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "mock"}}
+			env["routes"] = []any{r, r}
+		}, "environments.dev.routes[1].methods[0]: GET /a is already defined at environments.dev.routes[0].methods[0]"},
+		{"greedy parameter not last", func(env map[string]any) {
+			env["routes"] = []any{map[string]any{"path": "/{proxy+}/x", "methods": []any{"GET"}, "integration": map[string]any{"type": "mock"}}}
+		}, "environments.dev.routes[0].path: greedy parameter {proxy+} must be the last segment"},
+		{"timeout out of range", func(env map[string]any) {
+			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "http", "url": "https://x.example.com", "timeoutMillis": 30000}}}
+		}, "environments.dev.routes[0].integration.timeoutMillis: 30000 is out of range; use 50 to 29000 milliseconds"},
+		{"reserved tag", func(env map[string]any) {
+			env["tags"] = map[string]any{"aws:team": "x"}
+		}, `environments.dev.tags.aws:team: tag keys starting with "aws:" are reserved by AWS`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var root map[string]any
+			json.Unmarshal([]byte(validJSON), &root)
+			defaults := root["defaults"].(map[string]any)
+			dev := root["environments"].(map[string]any)["dev"].(map[string]any)
+			for k, v := range defaults {
+				if _, set := dev[k]; !set {
+					dev[k] = v
+				}
+			}
+			tc.change(dev)
+			text, _ := json.Marshal(root)
+			_, err := ParseJSON(text)
+			assertErrors(t, err, tc.want)
+		})
+	}
+}
+
+func TestCloudWatchRoleOwnedOncePerAccountAndRegion(t *testing.T) {
+	// Both environment-agnostic: they could land in the same place.
+	text := withChange(t, "environments.prod", map[string]any{"stageName": "prod", "manageCloudWatchRole": true})
+	_, err := ParseJSON([]byte(text))
+	assertErrors(t, err, `environments.prod.manageCloudWatchRole: environment "dev" already manages the API Gateway CloudWatch role of account/region (unset)/(unset)`)
+
+	// Different accounts: fine.
+	mustParse(t, validJSON)
+}
+
+func TestFromContextOverrides(t *testing.T) {
+	var keygate any
+	json.Unmarshal([]byte(validJSON), &keygate)
+	context := map[string]any{
+		"keygate": keygate,
+		"keygate.environments.prod.logging.retentionDays": "90",
+		"keygate.environments.dev.stageName":              "sandbox",
+		"keygate.environments.dev.apiKeys":                `[{"name": "only", "plan": "standard"}]`,
+		"@aws-cdk/core:someFlag":                          true,
+	}
+	cfg, err := FromContext(context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := cfg.Environment("prod")
+	dev, _ := cfg.Environment("dev")
+	if prod.Logging.RetentionDays != 90 || dev.StageName != "sandbox" || len(dev.APIKeys) != 1 || dev.APIKeys[0].Name != "only" {
+		t.Errorf("overrides not applied: prod retention %d, dev stage %q, dev keys %+v", prod.Logging.RetentionDays, dev.StageName, dev.APIKeys)
+	}
+	// The override must not leak into the caller's context value.
+	if keygate.(map[string]any)["environments"].(map[string]any)["dev"].(map[string]any)["stageName"] != "dev" {
+		t.Error("FromContext modified the context it was given")
+	}
+
+	// A whole config passed as a JSON string with -c keygate=….
+	if _, err := FromContext(map[string]any{"keygate": validJSON}); err != nil {
+		t.Errorf("JSON string config: %v", err)
+	}
+	_, err = FromContext(map[string]any{})
+	assertErrors(t, err, "keygate: is missing from the CDK context")
+	_, err = FromContext(map[string]any{"keygate": keygate, "keygate.defaults.routes.7.path": "/x"})
+	assertErrors(t, err, `keygate.defaults.routes.7.path: "7" is not an index of a list of 3; use 0 to 2`)
+}
+
+func TestShippedCDKJSONIsValid(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "cdk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdkJSON struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(data, &cdkJSON); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := FromContext(cdkJSON.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, env := range cfg.Environments {
+		names = append(names, env.Name)
+	}
+	if strings.Join(names, ",") != "dev,prod,staging" {
+		t.Errorf("environments = %v, want dev, prod, staging", names)
+	}
+	if prod, _ := cfg.Environment("prod"); !prod.Production || prod.Logging.DataTrace {
+		t.Errorf("shipped prod must be production without data trace: %+v", prod)
+	}
+}
+
+func TestKeyShardIsAFunctionOfTheNameAlone(t *testing.T) {
+	seen := map[int]int{}
+	for i := range 10000 {
+		shard := KeyShard(fmt.Sprintf("client-%05d", i))
+		if shard < 0 || shard >= KeyShardCount {
+			t.Fatalf("shard %d out of range", shard)
+		}
+		seen[shard]++
+	}
+	// Pinned values: if these change, every deployed key would move to
+	// another nested stack and get a new value.
+	for name, want := range map[string]int{"partner-a": 2, "example-partner": 88, "example-internal": 6} {
+		if got := KeyShard(name); got != want {
+			t.Errorf("KeyShard(%q) = %d, want %d: the shard function changed", name, got, want)
+		}
+	}
+	for shard, n := range seen {
+		if n > MaxKeysPerShard {
+			t.Errorf("shard %d holds %d of 10,000 keys, more than %d", shard, n, MaxKeysPerShard)
+		}
+	}
+}
+
+func TestTooManyKeysInOneShard(t *testing.T) {
+	// Find 201 names that land in shard 0.
+	var keys []any
+	for i := 0; len(keys) <= MaxKeysPerShard; i++ {
+		name := fmt.Sprintf("k%d", i)
+		if KeyShard(name) == 0 {
+			keys = append(keys, map[string]any{"name": name, "plan": "standard"})
+		}
+	}
+	_, err := ParseJSON([]byte(withChange(t, "environments.dev.apiKeys", keys)))
+	assertErrors(t, err, "environments.dev.apiKeys: 201 keys fall into key stack 0 (at most 200 fit a CloudFormation template)")
+}

@@ -1,0 +1,364 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var (
+	envNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	// API Gateway stage names: letters, digits, hyphens and underscores, up to 128.
+	stageNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	// Names of plans and keys become parts of CloudFormation logical IDs and
+	// of AWS resource names: keep them to characters that are safe in both.
+	resourceNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	// Secrets Manager secret names (a name, or the ARN of the secret).
+	secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]{1,512}$`)
+	// A path segment: a literal, a {param} or, last only, a greedy {param+}.
+	pathSegmentPattern = regexp.MustCompile(`^([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$`)
+	urlParamPattern    = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+	lambdaARNPattern   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
+)
+
+// RetentionDays are the values CloudWatch Logs accepts for a log group's
+// retention (PutRetentionPolicy); anything else fails at deploy time.
+var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// HTTPMethods are the methods a route may list; ANY matches every method.
+var HTTPMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
+
+const (
+	maxCacheTTLSeconds = 3600
+	// Root-stack outputs (one per plan) must stay under CloudFormation's 200.
+	maxUsagePlans         = 100
+	minTimeoutMillis      = 50
+	maxTimeoutMillis      = 29000
+	maxTagKeyLength       = 128
+	maxTagValueLength     = 256
+	maxRateLimitPerSecond = 1_000_000
+)
+
+func validateEnvironment(path string, env Environment) Errors {
+	var errs Errors
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path + "." + field, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	if env.Account != "" && !accountPattern.MatchString(env.Account) {
+		add("account", "%q is not an AWS account id; use the 12 digits of the account, or leave it out for an environment-agnostic stack", env.Account)
+	}
+	if env.Region != "" && !regionPattern.MatchString(env.Region) {
+		add("region", "%q is not an AWS region; use a region code such as us-east-1, or leave it out", env.Region)
+	}
+	if !stageNamePattern.MatchString(env.StageName) {
+		add("stageName", "%q is not a valid stage name; use 1 to 128 letters, digits, '-' or '_'", env.StageName)
+	}
+	errs = append(errs, validateThrottle(path+".throttle", env.Throttle)...)
+
+	logging := env.Logging
+	if !slices.Contains([]LogLevel{LogLevelInfo, LogLevelError, LogLevelOff}, logging.Level) {
+		add("logging.level", "%q is not an execution logging level; use INFO, ERROR or OFF", logging.Level)
+	}
+	if logging.DataTrace && env.Production {
+		add("logging.dataTrace", "must be false where production is true: data trace logs whole requests, Authorization header (the API key) included; turn it off")
+	} else if logging.DataTrace && logging.Level == LogLevelOff {
+		add("logging.dataTrace", "needs execution logging; set logging.level to INFO or ERROR, or turn dataTrace off")
+	}
+	if !slices.Contains(RetentionDays, logging.RetentionDays) {
+		add("logging.retentionDays", "%d is not a CloudWatch retention; use one of %s", logging.RetentionDays, joinInts(RetentionDays))
+	}
+	if logging.RemovalPolicy != RemovalRetain && logging.RemovalPolicy != RemovalDestroy {
+		add("logging.removalPolicy", "%q is not a removal policy for log groups; use \"retain\" or \"destroy\"", logging.RemovalPolicy)
+	}
+	if ttl := env.CacheTTLSeconds(); ttl < 0 || ttl > maxCacheTTLSeconds {
+		add("authorizerCacheTtlSeconds", "%d is out of range; use 0 (no caching) to %d seconds", ttl, maxCacheTTLSeconds)
+	}
+
+	errs = append(errs, validateUsagePlans(path, env)...)
+	errs = append(errs, validateAPIKeys(path, env)...)
+	errs = append(errs, validateRoutes(path, env.Routes)...)
+	for _, key := range sortedKeys(env.Tags) {
+		tagPath := "tags." + key
+		switch {
+		case len(key) > maxTagKeyLength:
+			add(tagPath, "tag keys may be at most %d characters; shorten it", maxTagKeyLength)
+		case strings.HasPrefix(strings.ToLower(key), "aws:"):
+			add(tagPath, "tag keys starting with \"aws:\" are reserved by AWS; rename it")
+		}
+		if len(env.Tags[key]) > maxTagValueLength {
+			add(tagPath, "tag values may be at most %d characters; shorten it", maxTagValueLength)
+		}
+	}
+	return errs
+}
+
+func validateThrottle(path string, t Throttle) Errors {
+	var errs Errors
+	if t.RateLimit <= 0 || t.RateLimit > maxRateLimitPerSecond {
+		errs = append(errs, FieldError{Path: path + ".rateLimit", Msg: fmt.Sprintf("%s is out of range; use requests per second above 0 and at most %d", formatNumber(t.RateLimit), maxRateLimitPerSecond)})
+	}
+	if t.BurstLimit < 1 {
+		errs = append(errs, FieldError{Path: path + ".burstLimit", Msg: fmt.Sprintf("%d is out of range; use at least 1 request", t.BurstLimit)})
+	} else if t.RateLimit > 0 && float64(t.BurstLimit) < t.RateLimit {
+		// A bucket smaller than one second of traffic throttles a client that
+		// never exceeds its rate.
+		errs = append(errs, FieldError{Path: path + ".burstLimit", Msg: fmt.Sprintf("must be >= rateLimit (%s); raise burstLimit or lower rateLimit", formatNumber(t.RateLimit))})
+	}
+	return errs
+}
+
+func validateUsagePlans(path string, env Environment) Errors {
+	var errs Errors
+	if len(env.UsagePlans) == 0 {
+		errs = append(errs, FieldError{Path: path + ".usagePlans", Msg: "is empty; add at least one plan, API keys only work through a usage plan"})
+	}
+	if len(env.UsagePlans) > maxUsagePlans {
+		errs = append(errs, FieldError{Path: path + ".usagePlans", Msg: fmt.Sprintf("has %d plans; use at most %d", len(env.UsagePlans), maxUsagePlans)})
+	}
+	seen := map[string]int{}
+	for i, plan := range env.UsagePlans {
+		planPath := fmt.Sprintf("%s.usagePlans[%d]", path, i)
+		if !resourceNamePattern.MatchString(plan.Name) {
+			errs = append(errs, FieldError{Path: planPath + ".name", Msg: fmt.Sprintf("%q is not a usable name; use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", plan.Name)})
+		}
+		if first, dup := seen[plan.Name]; dup {
+			errs = append(errs, FieldError{Path: planPath + ".name", Msg: fmt.Sprintf("%q is already the name of usagePlans[%d]; plan names must be unique", plan.Name, first)})
+		} else {
+			seen[plan.Name] = i
+		}
+		throttleErrs := validateThrottle(planPath+".throttle", plan.Throttle)
+		errs = append(errs, throttleErrs...)
+		if len(throttleErrs) == 0 {
+			// A plan can only narrow the stage's limit: above it, the stage throttles first.
+			if plan.Throttle.RateLimit > env.Throttle.RateLimit {
+				errs = append(errs, FieldError{Path: planPath + ".throttle.rateLimit", Msg: fmt.Sprintf("%s exceeds the stage's rateLimit (%s); lower it or raise throttle.rateLimit", formatNumber(plan.Throttle.RateLimit), formatNumber(env.Throttle.RateLimit))})
+			}
+			if plan.Throttle.BurstLimit > env.Throttle.BurstLimit {
+				errs = append(errs, FieldError{Path: planPath + ".throttle.burstLimit", Msg: fmt.Sprintf("%d exceeds the stage's burstLimit (%d); lower it or raise throttle.burstLimit", plan.Throttle.BurstLimit, env.Throttle.BurstLimit)})
+			}
+		}
+		if q := plan.Quota; q != nil {
+			if q.Limit < 1 {
+				errs = append(errs, FieldError{Path: planPath + ".quota.limit", Msg: fmt.Sprintf("%d is out of range; use at least 1 request per period, or leave quota out", q.Limit)})
+			}
+			if q.Period != QuotaDay && q.Period != QuotaWeek && q.Period != QuotaMonth {
+				errs = append(errs, FieldError{Path: planPath + ".quota.period", Msg: fmt.Sprintf("%q is not a quota period; use DAY, WEEK or MONTH", q.Period)})
+			}
+		}
+	}
+	return errs
+}
+
+func validateAPIKeys(path string, env Environment) Errors {
+	var errs Errors
+	if len(env.APIKeys) > MaxKeysPerEnvironment {
+		errs = append(errs, FieldError{Path: path + ".apiKeys", Msg: fmt.Sprintf("has %d keys; API Gateway allows %d per account and region by default, use at most that", len(env.APIKeys), MaxKeysPerEnvironment)})
+	}
+	plans := map[string]bool{}
+	for _, plan := range env.UsagePlans {
+		plans[plan.Name] = true
+	}
+	names := map[string]int{}
+	secrets := map[string]int{}
+	perShard := map[int][]string{}
+	for i, key := range env.APIKeys {
+		keyPath := fmt.Sprintf("%s.apiKeys[%d]", path, i)
+		if !resourceNamePattern.MatchString(key.Name) {
+			errs = append(errs, FieldError{Path: keyPath + ".name", Msg: fmt.Sprintf("%q is not a usable name; use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", key.Name)})
+		}
+		// One entry per key name is also what keeps a key in at most one plan
+		// of this stage: API Gateway rejects a second attachment on deploy.
+		if first, dup := names[key.Name]; dup {
+			errs = append(errs, FieldError{Path: keyPath + ".name", Msg: fmt.Sprintf("%q is already apiKeys[%d]; a key belongs to at most one plan per stage, so remove the duplicate or rename it", key.Name, first)})
+		} else {
+			names[key.Name] = i
+			perShard[KeyShard(key.Name)] = append(perShard[KeyShard(key.Name)], key.Name)
+		}
+		if !plans[key.Plan] {
+			errs = append(errs, FieldError{Path: keyPath + ".plan", Msg: fmt.Sprintf("%q is not a plan of this environment; use one of the names in usagePlans (%s)", key.Plan, planNames(env.UsagePlans))})
+		}
+		if key.SecretName != "" {
+			// The secret's name is not itself secret, but we still keep it
+			// out of messages in case a value was pasted here by mistake.
+			if !secretNamePattern.MatchString(key.SecretName) {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: "is not a Secrets Manager secret name; use the secret's name or ARN (letters, digits and /_+=.@-), never the key value itself"})
+			} else if first, dup := secrets[key.SecretName]; dup {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d]; API Gateway key values must be unique, give each key its own secret", first)})
+			} else {
+				secrets[key.SecretName] = i
+			}
+		}
+	}
+	for shard := range KeyShardCount {
+		if len(perShard[shard]) > MaxKeysPerShard {
+			errs = append(errs, FieldError{Path: path + ".apiKeys", Msg: fmt.Sprintf("%d keys fall into key stack %d (at most %d fit a CloudFormation template); rename one of the newest of them: %s", len(perShard[shard]), shard, MaxKeysPerShard, strings.Join(perShard[shard][MaxKeysPerShard:], ", "))})
+		}
+	}
+	return errs
+}
+
+func validateRoutes(path string, routes []Route) Errors {
+	var errs Errors
+	if len(routes) == 0 {
+		errs = append(errs, FieldError{Path: path + ".routes", Msg: "is empty; add at least one route, e.g. {\"path\": \"/health\", \"methods\": [\"GET\"], \"integration\": {\"type\": \"mock\"}}"})
+	}
+	seen := map[string]string{}
+	for i, route := range routes {
+		routePath := fmt.Sprintf("%s.routes[%d]", path, i)
+		params, pathErrs := routeParams(routePath+".path", route.Path)
+		errs = append(errs, pathErrs...)
+		if len(route.Methods) == 0 {
+			errs = append(errs, FieldError{Path: routePath + ".methods", Msg: "is empty; list at least one of " + strings.Join(HTTPMethods, ", ")})
+		}
+		for j, method := range route.Methods {
+			methodPath := fmt.Sprintf("%s.methods[%d]", routePath, j)
+			if !slices.Contains(HTTPMethods, method) {
+				errs = append(errs, FieldError{Path: methodPath, Msg: fmt.Sprintf("%q is not a method; use one of %s (upper case)", method, strings.Join(HTTPMethods, ", "))})
+				continue
+			}
+			id := route.Path + " " + method
+			if first, dup := seen[id]; dup {
+				errs = append(errs, FieldError{Path: methodPath, Msg: fmt.Sprintf("%s %s is already defined at %s; each path and method may appear once", method, route.Path, first)})
+			} else {
+				seen[id] = methodPath
+			}
+		}
+		errs = append(errs, validateIntegration(routePath+".integration", route.Integration, params)...)
+	}
+	return errs
+}
+
+// routeParams checks a route path and returns its path parameters.
+func routeParams(path, routePath string) (map[string]bool, Errors) {
+	params := map[string]bool{}
+	if routePath == "/" {
+		return params, nil
+	}
+	if !strings.HasPrefix(routePath, "/") || strings.HasSuffix(routePath, "/") {
+		return params, Errors{{Path: path, Msg: fmt.Sprintf("%q must start with '/' and not end with one, e.g. /orders/{id}", routePath)}}
+	}
+	segments := strings.Split(routePath[1:], "/")
+	for i, segment := range segments {
+		if !pathSegmentPattern.MatchString(segment) {
+			return params, Errors{{Path: path, Msg: fmt.Sprintf("segment %q of %q is not a literal (letters, digits, . _ ~ -) or a {parameter}", segment, routePath)}}
+		}
+		if strings.HasSuffix(segment, "+}") && i != len(segments)-1 {
+			return params, Errors{{Path: path, Msg: fmt.Sprintf("greedy parameter %s must be the last segment of %q", segment, routePath)}}
+		}
+		if strings.HasPrefix(segment, "{") {
+			name := strings.TrimSuffix(strings.Trim(segment, "{}"), "+")
+			if params[name] {
+				return params, Errors{{Path: path, Msg: fmt.Sprintf("parameter {%s} appears twice in %q; rename one", name, routePath)}}
+			}
+			params[name] = true
+		}
+	}
+	return params, nil
+}
+
+func validateIntegration(path string, in Integration, params map[string]bool) Errors {
+	var errs Errors
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path + "." + field, Msg: fmt.Sprintf(format, args...)})
+	}
+	notFor := func(field string, set bool) {
+		if set {
+			add(field, "does not apply to a %s integration; remove it", in.Type)
+		}
+	}
+	switch in.Type {
+	case IntegrationHTTP:
+		u, err := url.Parse(in.URL)
+		if in.URL == "" {
+			add("url", "is required for an http integration; use the backend's absolute URL, e.g. https://orders.internal.example.com/{proxy}")
+		} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("url", "%q is not an absolute http(s) URL; use e.g. https://orders.internal.example.com/orders/{id}", in.URL)
+		} else {
+			for _, m := range urlParamPattern.FindAllStringSubmatch(in.URL, -1) {
+				if !params[m[1]] {
+					add("url", "uses {%s}, which is not a parameter of the route's path; add it to the path or remove it from the URL", m[1])
+				}
+			}
+		}
+		notFor("functionArn", in.FunctionARN != "")
+		notFor("statusCode", in.StatusCode != 0)
+		notFor("body", in.Body != "")
+	case IntegrationLambda:
+		if !lambdaARNPattern.MatchString(in.FunctionARN) {
+			add("functionArn", "%q is not a Lambda function ARN; use arn:aws:lambda:<region>:<account>:function:<name>", in.FunctionARN)
+		}
+		notFor("url", in.URL != "")
+		notFor("statusCode", in.StatusCode != 0)
+		notFor("body", in.Body != "")
+	case IntegrationMock:
+		if in.StatusCode != 0 && (in.StatusCode < 100 || in.StatusCode > 599) {
+			add("statusCode", "%d is not an HTTP status; use 100 to 599 (default 200)", in.StatusCode)
+		}
+		notFor("url", in.URL != "")
+		notFor("functionArn", in.FunctionARN != "")
+		notFor("timeoutMillis", in.TimeoutMillis != 0)
+	default:
+		add("type", "%q is not an integration type; use http, lambda or mock", in.Type)
+	}
+	if in.TimeoutMillis != 0 && in.Type != IntegrationMock && (in.TimeoutMillis < minTimeoutMillis || in.TimeoutMillis > maxTimeoutMillis) {
+		add("timeoutMillis", "%d is out of range; use %d to %d milliseconds", in.TimeoutMillis, minTimeoutMillis, maxTimeoutMillis)
+	}
+	return errs
+}
+
+// validateAcrossEnvironments checks what no single environment can: the
+// region's API Gateway CloudWatch role (AWS::ApiGateway::Account) exists once
+// per account and region, so two stacks that both manage it would overwrite
+// each other's setting and the second deploy fails or the first loses logs.
+// Stacks without an account or region could land anywhere, so they count as
+// the same place.
+func validateAcrossEnvironments(envs []Environment) Errors {
+	var errs Errors
+	owner := map[string]string{}
+	for _, env := range envs {
+		if !env.ManageCloudWatchRole {
+			continue
+		}
+		place := orUnset(env.Account) + "/" + orUnset(env.Region)
+		if first, taken := owner[place]; taken {
+			errs = append(errs, FieldError{
+				Path: "environments." + env.Name + ".manageCloudWatchRole",
+				Msg:  fmt.Sprintf("environment %q already manages the API Gateway CloudWatch role of account/region %s (one per account and region); set this to false, or give the environments different accounts or regions", first, place),
+			})
+			continue
+		}
+		owner[place] = env.Name
+	}
+	return errs
+}
+
+func orUnset(s string) string {
+	if s == "" {
+		return "(unset)"
+	}
+	return s
+}
+
+func planNames(plans []UsagePlan) string {
+	names := make([]string, len(plans))
+	for i, p := range plans {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func joinInts(values []int) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
