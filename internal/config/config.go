@@ -38,9 +38,9 @@ type Environment struct {
 	// with). There is one per account and region, so only one stack may own it.
 	ManageCloudWatchRole bool `json:"manageCloudWatchRole"`
 
-	UsagePlans []UsagePlan        `json:"usagePlans" required:"true"`
-	APIKeys    []APIKey           `json:"apiKeys"`
-	Routes     []Route            `json:"routes" required:"true"`
+	UsagePlans []UsagePlan       `json:"usagePlans" required:"true"`
+	APIKeys    []APIKey          `json:"apiKeys"`
+	Routes     []Route           `json:"routes" required:"true"`
 	Tags       map[string]string `json:"tags"`
 }
 
