@@ -1,0 +1,126 @@
+package stacks
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/keygate/keygate/internal/config"
+)
+
+// addRoutes adds every configured route to the API. Methods inherit the
+// API's default method options: the bearer authorizer and a required API key.
+func addRoutes(scope constructs.Construct, api awsapigateway.RestApi, env config.Environment) {
+	for i, route := range env.Routes {
+		resource := api.Root().ResourceForPath(jsii.String(route.Path))
+		params := pathParams(route.Path)
+		for _, method := range route.Methods {
+			integration, methodResponses := newIntegration(scope, api, env, i, route, method, params)
+			requestParams := map[string]*bool{}
+			for _, p := range params {
+				requestParams["method.request.path."+p] = jsii.Bool(true)
+			}
+			resource.AddMethod(jsii.String(method), integration, &awsapigateway.MethodOptions{
+				RequestParameters: &requestParams,
+				MethodResponses:   methodResponses,
+			})
+		}
+	}
+}
+
+// pathParams lists a route path's parameters ({id} and greedy {proxy+}).
+func pathParams(path string) []string {
+	var params []string
+	for _, segment := range strings.Split(path, "/") {
+		if strings.HasPrefix(segment, "{") {
+			params = append(params, strings.TrimSuffix(strings.Trim(segment, "{}"), "+"))
+		}
+	}
+	return params
+}
+
+// permissionMethod and permissionPath turn a route into the method and path
+// parts of an execute-api ARN, where parameters and ANY are wildcards.
+func permissionMethod(method string) string {
+	if method == "ANY" {
+		return "*"
+	}
+	return method
+}
+
+func permissionPath(path string) string {
+	segments := strings.Split(path, "/")
+	for i, segment := range segments {
+		if strings.HasPrefix(segment, "{") {
+			segments[i] = "*"
+		}
+	}
+	return strings.Join(segments, "/")
+}
+
+func newIntegration(scope constructs.Construct, api awsapigateway.RestApi, env config.Environment, routeIndex int, route config.Route, method string, params []string) (awsapigateway.Integration, *[]*awsapigateway.MethodResponse) {
+	in := route.Integration
+	var timeout awscdk.Duration
+	if in.TimeoutMillis != 0 {
+		timeout = awscdk.Duration_Millis(jsii.Number(in.TimeoutMillis))
+	}
+	switch in.Type {
+	case config.IntegrationHTTP:
+		// Pass path parameters through: /orders/{id} → https://backend/orders/{id}.
+		mapping := map[string]*string{}
+		for _, p := range params {
+			if strings.Contains(in.URL, "{"+p+"}") {
+				mapping["integration.request.path."+p] = jsii.String("method.request.path." + p)
+			}
+		}
+		return awsapigateway.NewHttpIntegration(jsii.String(in.URL), &awsapigateway.HttpIntegrationProps{
+			Proxy:      jsii.Bool(true),
+			HttpMethod: jsii.String(method),
+			Options: &awsapigateway.IntegrationOptions{
+				RequestParameters: &mapping,
+				Timeout:           timeout,
+			},
+		}), nil
+	case config.IntegrationLambda:
+		id := fmt.Sprintf("Route%dFunction%s", routeIndex, method)
+		// SkipPermissions: CDK cannot grant on an imported function of an
+		// environment-agnostic stack; we grant below, scoped to this method.
+		function := awslambda.Function_FromFunctionAttributes(scope, jsii.String(id), &awslambda.FunctionAttributes{
+			FunctionArn:     jsii.String(in.FunctionARN),
+			SkipPermissions: jsii.Bool(true),
+		})
+		awslambda.NewCfnPermission(scope, jsii.String(id+"Permission"), &awslambda.CfnPermissionProps{
+			Action:       jsii.String("lambda:InvokeFunction"),
+			FunctionName: jsii.String(in.FunctionARN),
+			Principal:    jsii.String("apigateway.amazonaws.com"),
+			SourceArn:    api.ArnForExecuteApi(jsii.String(permissionMethod(method)), jsii.String(permissionPath(route.Path)), api.DeploymentStage().StageName()),
+		})
+		return awsapigateway.NewLambdaIntegration(function, &awsapigateway.LambdaIntegrationOptions{
+			Proxy:   jsii.Bool(true),
+			Timeout: timeout,
+		}), nil
+	default: // config.IntegrationMock
+		status := in.StatusCode
+		if status == 0 {
+			status = 200
+		}
+		code := strconv.Itoa(status)
+		return awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
+				RequestTemplates: &map[string]*string{"application/json": jsii.String(`{"statusCode": ` + code + `}`)},
+				// The mock answers whatever the client sent.
+				PassthroughBehavior: awsapigateway.PassthroughBehavior_WHEN_NO_TEMPLATES,
+				IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
+					StatusCode:        jsii.String(code),
+					ResponseTemplates: &map[string]*string{"application/json": jsii.String(in.Body)},
+				}},
+			}), &[]*awsapigateway.MethodResponse{{
+				StatusCode: jsii.String(code),
+			}}
+	}
+}

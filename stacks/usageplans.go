@@ -1,0 +1,138 @@
+package stacks
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/keygate/keygate/internal/config"
+)
+
+// UsagePlansProps is what the usage plans and API keys are built from.
+type UsagePlansProps struct {
+	Environment config.Environment
+	API         awsapigateway.RestApi
+	Stage       awsapigateway.Stage
+}
+
+// UsagePlans are an environment's usage plans by configured name.
+type UsagePlans map[string]awsapigateway.UsagePlan
+
+// UsagePlanLogicalID is the logical ID of the usage plan with this name.
+func UsagePlanLogicalID(name string) string { return logicalID("UsagePlan", name) }
+
+// APIKeyLogicalID is the logical ID of the API key with this name.
+func APIKeyLogicalID(name string) string { return logicalID("ApiKey", name) }
+
+// UsagePlanKeyLogicalID is the logical ID of the attachment of the API key
+// with this name to its plan.
+func UsagePlanKeyLogicalID(keyName string) string { return logicalID("UsagePlanKey", keyName) }
+
+// KeyStackID is the construct id of the nested stack holding shard n's keys.
+func KeyStackID(shard int) string { return fmt.Sprintf("ApiKeys%02d", shard) }
+
+// NewUsagePlans creates one usage plan per configured plan, bound to the stage.
+func NewUsagePlans(scope constructs.Construct, props *UsagePlansProps) UsagePlans {
+	env := props.Environment
+	plans := UsagePlans{}
+	for _, plan := range env.UsagePlans {
+		var quota *awsapigateway.QuotaSettings
+		if plan.Quota != nil {
+			quota = &awsapigateway.QuotaSettings{
+				Limit:  jsii.Number(plan.Quota.Limit),
+				Period: awsapigateway.Period(plan.Quota.Period),
+			}
+		}
+		usagePlan := awsapigateway.NewUsagePlan(scope, jsii.String("UsagePlan-"+plan.Name), &awsapigateway.UsagePlanProps{
+			Name:        jsii.String(fmt.Sprintf("keygate-%s-%s", env.Name, plan.Name)),
+			Description: optional(plan.Description),
+			Throttle: &awsapigateway.ThrottleSettings{
+				RateLimit:  jsii.Number(plan.Throttle.RateLimit),
+				BurstLimit: jsii.Number(plan.Throttle.BurstLimit),
+			},
+			Quota:     quota,
+			ApiStages: &[]*awsapigateway.UsagePlanPerApiStage{{Api: props.API, Stage: props.Stage}},
+		})
+		usagePlan.Node().DefaultChild().(awscdk.CfnResource).OverrideLogicalId(jsii.String(UsagePlanLogicalID(plan.Name)))
+		// Without this, CloudFormation may create the plan before the stage
+		// exists and the deploy fails with "Invalid API Stage".
+		usagePlan.Node().AddDependency(props.Stage)
+		plans[plan.Name] = usagePlan
+	}
+	return plans
+}
+
+// NewAPIKeys creates every configured API key with its plan attachment beside
+// it, in nested stacks by shard (see config.KeyShard), and returns the nested
+// stacks in shard order.
+func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsagePlans) []awscdk.NestedStack {
+	byShard := map[int][]config.APIKey{}
+	for _, key := range env.APIKeys {
+		shard := config.KeyShard(key.Name)
+		byShard[shard] = append(byShard[shard], key)
+	}
+	shards := make([]int, 0, len(byShard))
+	for shard := range byShard {
+		shards = append(shards, shard)
+	}
+	slices.Sort(shards)
+
+	var stacks []awscdk.NestedStack
+	for _, shard := range shards {
+		nested := awscdk.NewNestedStack(scope, jsii.String(KeyStackID(shard)), &awscdk.NestedStackProps{
+			Description: jsii.String(fmt.Sprintf("keygate %s: API keys of shard %d of %d", env.Name, shard, config.KeyShardCount)),
+		})
+		for _, key := range byShard[shard] {
+			newAPIKey(nested, env, key, plans[key.Plan])
+		}
+		stacks = append(stacks, nested)
+	}
+	return stacks
+}
+
+func newAPIKey(scope constructs.Construct, env config.Environment, key config.APIKey, plan awsapigateway.UsagePlan) {
+	var value *string
+	if key.SecretName != "" {
+		// A dynamic reference: CloudFormation reads the secret at deploy
+		// time, so the value is never in the template.
+		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), nil).UnsafeUnwrap()
+	}
+	description := key.Description
+	if description == "" {
+		description = fmt.Sprintf("keygate %s API key %s", env.Name, key.Name)
+	}
+	apiKey := awsapigateway.NewCfnApiKey(scope, jsii.String("Key-"+key.Name), &awsapigateway.CfnApiKeyProps{
+		Name:        jsii.String(key.Name),
+		Description: jsii.String(description),
+		Enabled:     jsii.Bool(key.IsEnabled()),
+		Value:       value,
+	})
+	apiKey.OverrideLogicalId(jsii.String(APIKeyLogicalID(key.Name)))
+	// A replaced key gets a new value and locks its clients out; a deleted
+	// one is kept in API Gateway so that it can be restored.
+	apiKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+
+	attachment := awsapigateway.NewCfnUsagePlanKey(scope, jsii.String("PlanKey-"+key.Name), &awsapigateway.CfnUsagePlanKeyProps{
+		KeyId:       apiKey.AttrApiKeyId(),
+		KeyType:     jsii.String("API_KEY"),
+		UsagePlanId: plan.UsagePlanId(),
+	})
+	attachment.OverrideLogicalId(jsii.String(UsagePlanKeyLogicalID(key.Name)))
+
+	output := awscdk.NewCfnOutput(scope, jsii.String("KeyId-"+key.Name), &awscdk.CfnOutputProps{
+		Description: jsii.String("API key id of " + key.Name + " (plan " + key.Plan + ")"),
+		Value:       apiKey.AttrApiKeyId(),
+	})
+	output.OverrideLogicalId(jsii.String(logicalID("ApiKeyId", key.Name)))
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return jsii.String(s)
+}

@@ -1,0 +1,150 @@
+package test
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/stacks"
+)
+
+const generatedKeys = 2000
+
+var (
+	scaledOnce     sync.Once
+	scaledAssembly *assembly
+)
+
+// scaled synthesizes, once, an app of two environments derived from the
+// shipped dev: "bulk" with 2,000 generated keys, and "reordered" with dev's
+// keys in reverse order, one key added and its plans reversed.
+func scaled(t *testing.T) *assembly {
+	t.Helper()
+	scaledOnce.Do(func() {
+		context := cdkJSONContext(t)
+		keygate := context["keygate"].(map[string]any)
+		envs := keygate["environments"].(map[string]any)
+		dev := envs["dev"].(map[string]any)
+		defaults := keygate["defaults"].(map[string]any)
+
+		bulk := copyMap(dev)
+		bulk["stageName"] = "bulk"
+		var keys []any
+		for i := range generatedKeys {
+			plan := "standard"
+			if i%3 == 0 {
+				plan = "internal"
+			}
+			keys = append(keys, map[string]any{"name": fmt.Sprintf("client-%04d", i), "plan": plan})
+		}
+		bulk["apiKeys"] = keys
+
+		reordered := copyMap(dev)
+		reordered["manageCloudWatchRole"] = false
+		devKeys := slices.Clone(defaults["apiKeys"].([]any))
+		slices.Reverse(devKeys)
+		reordered["apiKeys"] = append([]any{map[string]any{"name": "newcomer", "plan": "standard"}}, devKeys...)
+		plans := slices.Clone(defaults["usagePlans"].([]any))
+		slices.Reverse(plans)
+		reordered["usagePlans"] = plans
+
+		bulk["manageCloudWatchRole"] = false
+		keygate["environments"] = map[string]any{"bulk": bulk, "reordered": reordered}
+		scaledAssembly = synthesize(t, context)
+	})
+	if scaledAssembly == nil {
+		t.Fatal("synthesizing the scaled app failed in an earlier test")
+	}
+	return scaledAssembly
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func TestThousandsOfKeysStayUnderTheTemplateLimits(t *testing.T) {
+	a := scaled(t)
+	bulk, _ := a.cfg.Environment("bulk")
+	tpl := a.templates["keygate-bulk"]
+	if len(bulk.APIKeys) != generatedKeys {
+		t.Fatalf("bulk has %d keys", len(bulk.APIKeys))
+	}
+	if n := len(tpl.Resources); n > 500 {
+		t.Errorf("root template has %d resources, CloudFormation allows 500", n)
+	}
+	if n := len(tpl.Outputs); n > 200 {
+		t.Errorf("root template has %d outputs, CloudFormation allows 200", n)
+	}
+	if len(tpl.nested) < 2 || len(tpl.nested) > config.KeyShardCount {
+		t.Errorf("%d nested key stacks for %d keys", len(tpl.nested), generatedKeys)
+	}
+	checkKeys(t, bulk, tpl)
+}
+
+func TestReorderingAndAddingKeysMovesNoKeyOrPlan(t *testing.T) {
+	dev := shipped(t).templates["keygate-dev"]
+	reordered := scaled(t).templates["keygate-reordered"]
+
+	// Every plan of dev keeps its logical ID and settings.
+	for _, id := range dev.ofType("AWS::ApiGateway::UsagePlan") {
+		before, after := dev.Resources[id], reordered.Resources[id]
+		if after.Type != before.Type || toJSON(before.Properties["Throttle"]) != toJSON(after.Properties["Throttle"]) {
+			t.Errorf("usage plan %s changed or moved: %s → %s", id, toJSON(before), toJSON(after))
+		}
+	}
+	// Every key of dev stays in the same nested stack under the same logical
+	// IDs, so CloudFormation neither replaces nor moves it.
+	for nestedID, nested := range dev.nested {
+		for _, keyID := range nested.ofType("AWS::ApiGateway::ApiKey") {
+			after, ok := reordered.nested[nestedID]
+			if !ok {
+				t.Errorf("nested stack %s of key %s is gone", nestedID, keyID)
+				continue
+			}
+			if _, ok := after.Resources[keyID]; !ok {
+				t.Errorf("key %s left nested stack %s", keyID, nestedID)
+			}
+			for id, r := range nested.Resources {
+				if r.Type == "AWS::ApiGateway::UsagePlanKey" && after.Resources[id].Type != r.Type {
+					t.Errorf("usage plan key %s left nested stack %s", id, nestedID)
+				}
+			}
+		}
+	}
+	// The newcomer went to the shard its name decides, wherever it was listed.
+	found := false
+	for nestedID, nested := range reordered.nested {
+		if _, ok := nested.Resources[stacks.APIKeyLogicalID("newcomer")]; ok {
+			found = true
+			want := stacks.KeyStackID(config.KeyShard("newcomer"))
+			if nestedID[:len(want)] != want {
+				t.Errorf("newcomer is in %s, want %s", nestedID, want)
+			}
+		}
+	}
+	if !found {
+		t.Error("the added key is missing")
+	}
+}
+
+func TestLogicalIDsFollowNamesOnly(t *testing.T) {
+	tests := []struct{ a, b string }{{"partner-a", "partner.a"}, {"a-b", "ab"}, {"Acme", "acme"}}
+	for _, tc := range tests {
+		if stacks.APIKeyLogicalID(tc.a) == stacks.APIKeyLogicalID(tc.b) {
+			t.Errorf("%q and %q share logical ID %s", tc.a, tc.b, stacks.APIKeyLogicalID(tc.a))
+		}
+	}
+	// Pinned: a change here replaces every deployed key.
+	if got := stacks.APIKeyLogicalID("example-partner"); got != "ApiKeyExamplePartner2D5157B4" {
+		t.Errorf("APIKeyLogicalID(example-partner) = %s: the naming scheme changed", got)
+	}
+	if got := stacks.UsagePlanLogicalID("standard"); got != "UsagePlanStandardFE6D3468" {
+		t.Errorf("UsagePlanLogicalID(standard) = %s: the naming scheme changed", got)
+	}
+}
