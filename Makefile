@@ -1,0 +1,76 @@
+# keygate: the two commands a newcomer needs are `make synth` and `make test`.
+# Both install what they need (the pinned CDK CLI from package-lock.json, the
+# Go modules from go.sum) and work offline afterwards: no Docker, no AWS
+# credentials.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# jsii prints a screen-wide end-of-life banner on Node 20 for every process.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
+
+CDK := node_modules/.bin/cdk
+FUZZTIME ?= 30s
+# Fuzz targets as package:FuzzName.
+FUZZ_TARGETS := ./internal/bearer:FuzzParseAgreesWithValidationExpression
+
+.PHONY: help synth test fuzz lint bench diff tools clean
+
+help:
+	@echo "make synth   synthesize every environment into cdk.out/ (keygate-dev, keygate-staging, keygate-prod)"
+	@echo "make test    run every test (config, authorizer, template assertions, golden snapshots)"
+	@echo "make diff    offline CloudFormation diff of the working tree against BASE (default: merge base with main)"
+	@echo "make lint    gofmt, go vet and actionlint on the workflows"
+	@echo "make fuzz    fuzz the bearer parser for FUZZTIME per target (default $(FUZZTIME))"
+	@echo "make bench   authorizer benchmarks"
+
+## synth: every environment's template into cdk.out/, through the pinned CDK CLI.
+synth: tools
+	$(CDK) synth --quiet
+	@ls cdk.out/keygate-*.template.json
+
+## test: every test of the module.
+test: tools
+	go test ./...
+
+fuzz: tools
+	@for target in $(FUZZ_TARGETS); do \
+	  pkg=$${target%%:*}; name=$${target##*:}; \
+	  echo "fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+	  go test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
+	done
+
+bench: tools
+	go test ./lambda/... ./internal/... -run '^$$' -bench . -benchmem -count 6
+
+lint: tools
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	go vet ./...
+	go tool actionlint
+
+# BASE is the git ref to compare against; FAIL_ON=replace makes a guarded
+# change (a replaced or deleted API key, plan, stage, API or log group) fail.
+BASE ?=
+FAIL_ON ?=
+diff: tools
+	BASE='$(BASE)' FAIL_ON='$(FAIL_ON)' scripts/diff.sh
+
+## tools: check Go and Node, install the pinned CDK CLI and the Go modules.
+tools: .cache/go-tools-checked node_modules/.package-lock.json .cache/go-modules
+
+.cache/go-tools-checked:
+	@command -v go >/dev/null || { echo "keygate needs Go (1.26 or newer) on PATH: https://go.dev/dl/"; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "keygate needs Node.js (20 or newer) with npm on PATH: https://nodejs.org/"; exit 1; }
+	@mkdir -p .cache && touch $@
+
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+.cache/go-modules: go.mod go.sum
+	go mod download
+	@mkdir -p .cache && touch $@
+
+clean:
+	rm -rf cdk.out .cache
