@@ -30,6 +30,36 @@ type GatewayStack struct {
 	Authorizer *BearerAuthorizer
 	UsagePlans UsagePlans
 	KeyStacks  []awscdk.NestedStack
+	Monitoring *Monitoring
+}
+
+// corsAllowMethods are the methods of every configured route.
+func corsAllowMethods(env config.Environment) []string {
+	var methods []string
+	for _, route := range env.Routes {
+		for _, m := range route.Methods {
+			if m == "ANY" {
+				return []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+			}
+			if !slices.Contains(methods, m) {
+				methods = append(methods, m)
+			}
+		}
+	}
+	slices.Sort(methods)
+	return methods
+}
+
+// acknowledgePreflightMethods records why CORS preflight methods have no
+// authorizer: browsers send preflight requests without credentials.
+func acknowledgePreflightMethods(api awsapigateway.RestApi) {
+	for _, method := range *api.Methods() {
+		if *method.HttpMethod() == "OPTIONS" {
+			acknowledge(method, false,
+				[2]string{"AwsSolutions-APIG4", "CORS preflight: browsers send OPTIONS without credentials; the mock answers with CORS headers only and reaches no backend"},
+				[2]string{"AwsSolutions-COG4", "CORS preflight: browsers send OPTIONS without credentials; the mock answers with CORS headers only and reaches no backend"})
+		}
+	}
 }
 
 // NewGatewayStack builds the stack of one environment.
@@ -61,6 +91,17 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		Code:        props.Authorizer.Code(),
 	})
 	accessLogGroup := newAccessLogGroup(stack, env.Logging)
+	var cors *awsapigateway.CorsOptions
+	if env.CORS.Enabled() {
+		// Preflight OPTIONS methods answer browsers without a key: a
+		// preflight request never carries the Authorization header.
+		cors = &awsapigateway.CorsOptions{
+			AllowOrigins: jsii.Strings(env.CORS.AllowedOrigins...),
+			AllowHeaders: jsii.Strings(corsAllowHeaders...),
+			AllowMethods: jsii.Strings(corsAllowMethods(env)...),
+			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
+		}
+	}
 	api := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName: jsii.String(env.StackName()),
 		Description: jsii.String("keygate " + env.Name + ": clients send Authorization: Bearer <api key>"),
@@ -70,6 +111,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		EndpointTypes:               &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		CloudWatchRole:              jsii.Bool(env.ManageCloudWatchRole),
 		CloudWatchRoleRemovalPolicy: cloudWatchRoleRemoval,
+		DefaultCorsPreflightOptions: cors,
 		DefaultMethodOptions: &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
 			Authorizer:        authorizer.Authorizer,
@@ -95,6 +137,25 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	stage := api.DeploymentStage()
 	executionLogGroup := newExecutionLogGroup(stack, api, stage, env.StageName, env.Logging)
 	addRoutes(stack, api, env)
+	addGatewayResponses(api, env)
+	acknowledgePreflightMethods(api)
+	if env.ManageCloudWatchRole {
+		acknowledgeFinding(api.Node().FindChild(jsii.String("CloudWatchRole")), false, "AwsSolutions-IAM4",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+			"AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-wide API Gateway logging role; that role serves every API of the account and region, so it cannot be scoped to this stack's log groups")
+	}
+	if env.WAFEnabled() {
+		newWebACL(stack, env, stage)
+	} else {
+		acknowledge(stage, false, [2]string{"AwsSolutions-APIG3",
+			"WAF is switched off for this environment in its config (waf.enabled, default on only where production is true)"})
+	}
+	monitoring := NewMonitoring(stack, "Monitoring", &MonitoringProps{
+		Environment:    env,
+		Stage:          stage,
+		Authorizer:     authorizer,
+		AccessLogGroup: accessLogGroup,
+	})
 
 	plans := NewUsagePlans(stack, &UsagePlansProps{Environment: env, API: api, Stage: stage})
 	keyStacks := NewAPIKeys(stack, env, plans)
@@ -106,10 +167,11 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	output("AccessLogGroupName", "Access log group of the stage (one JSON line per request)", accessLogGroup.LogGroupName())
 	output("ExecutionLogGroupName", "Execution log group of the stage", executionLogGroup.LogGroupName())
 	output("AuthorizerFunctionName", "The bearer authorizer Lambda", authorizer.Function.FunctionName())
+	output("DashboardUrl", "CloudWatch dashboard of this environment", jsii.String(DashboardURL(*monitoring.Dashboard.DashboardName())))
 	for _, plan := range env.UsagePlans {
 		output(logicalID("UsagePlanId", plan.Name), "Usage plan id of "+plan.Name, plans[plan.Name].UsagePlanId())
 	}
-	return &GatewayStack{Stack: stack, API: api, Authorizer: authorizer, UsagePlans: plans, KeyStacks: keyStacks}
+	return &GatewayStack{Stack: stack, API: api, Authorizer: authorizer, UsagePlans: plans, KeyStacks: keyStacks, Monitoring: monitoring}
 }
 
 func sortedKeys(m map[string]string) []string {

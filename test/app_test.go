@@ -26,7 +26,7 @@ func TestBadConfigFailsBeforeAnyStackIsBuilt(t *testing.T) {
 	envs := context["keygate"].(map[string]any)["environments"].(map[string]any)
 	envs["prod"].(map[string]any)["logging"] = map[string]any{"retentionDays": 8, "dataTrace": true}
 	envs["staging"].(map[string]any)["stageName"] = "staging area"
-	context["keygate.environments.dev.throttle.burstLimit"] = "10"
+	context["keygate.environments.dev.throttle.rateLimit"] = "500"
 	contextJSON, _ := json.Marshal(context)
 
 	outdir := filepath.Join(t.TempDir(), "cdk.out")
@@ -42,7 +42,7 @@ func TestBadConfigFailsBeforeAnyStackIsBuilt(t *testing.T) {
 		"environments.prod.logging.retentionDays: 8 is not a CloudWatch retention; use one of 1, 3, 5, 7, 14, 30",
 		"environments.prod.logging.dataTrace: must be false where production is true",
 		`environments.staging.stageName: "staging area" is not a valid stage name`,
-		"environments.dev.throttle.burstLimit: must be >= rateLimit (50)",
+		"environments.dev.throttle.burstLimit: must be >= rateLimit (500)",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

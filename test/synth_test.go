@@ -273,6 +273,19 @@ func prop(v any, path string) any {
 	return v
 }
 
+// at reads a nested value by keys, for keys that contain dots themselves
+// ("gatewayresponse.header.WWW-Authenticate").
+func at(v any, keys ...string) any {
+	for _, key := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[key]
+	}
+	return v
+}
+
 func toJSON(v any) string {
 	data, _ := json.Marshal(v)
 	return string(data)

@@ -38,6 +38,12 @@ type Environment struct {
 	// with). There is one per account and region, so only one stack may own it.
 	ManageCloudWatchRole bool `json:"manageCloudWatchRole"`
 
+	// CORS, WAF and Alarms have defaults (see Defaults); a key set in
+	// cdk.json replaces only that one value.
+	CORS   CORS   `json:"cors"`
+	WAF    WAF    `json:"waf"`
+	Alarms Alarms `json:"alarms"`
+
 	UsagePlans []UsagePlan       `json:"usagePlans" required:"true"`
 	APIKeys    []APIKey          `json:"apiKeys"`
 	Routes     []Route           `json:"routes" required:"true"`
@@ -170,4 +176,67 @@ type Integration struct {
 	// TimeoutMillis bounds how long API Gateway waits for the backend
 	// (http and lambda; 50–29000, default 29000).
 	TimeoutMillis int `json:"timeoutMillis"`
+}
+
+// CORS lets browsers on the allowed origins call the API.
+type CORS struct {
+	// AllowedOrigins are origins such as https://app.example.com, or "*"
+	// alone. Empty means no CORS.
+	AllowedOrigins []string `json:"allowedOrigins"`
+}
+
+// Enabled reports whether CORS is configured.
+func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
+
+// WAF is the optional AWS WAF web ACL in front of the stage.
+type WAF struct {
+	// Enabled defaults to the environment's Production flag.
+	Enabled *bool `json:"enabled"`
+	// RateLimitPerIP is how many requests one source IP may make in any
+	// 5-minute window before WAF blocks it.
+	RateLimitPerIP int `json:"rateLimitPerIp"`
+}
+
+// Alarms are the CloudWatch alarm thresholds of an environment.
+type Alarms struct {
+	// NotifyEmails subscribe to an SNS topic the alarms notify; without
+	// any, the alarms exist but notify no one.
+	NotifyEmails []string `json:"notifyEmails"`
+	// ServerErrorRatePercent: share of requests answered 5XX.
+	ServerErrorRatePercent float64 `json:"serverErrorRatePercent"`
+	// ClientErrorRatePercent: share of requests answered 4XX (a spike means
+	// broken clients, revoked keys or an attack).
+	ClientErrorRatePercent float64 `json:"clientErrorRatePercent"`
+	// LatencyP99Millis: p99 of the whole request as API Gateway measures it.
+	LatencyP99Millis int `json:"latencyP99Millis"`
+	// AuthorizerErrors and AuthorizerThrottles: counts per minute of the
+	// authorizer Lambda that raise the alarm.
+	AuthorizerErrors    int `json:"authorizerErrors"`
+	AuthorizerThrottles int `json:"authorizerThrottles"`
+	// AuthorizerLatencyP99Millis: p99 duration of the authorizer Lambda.
+	AuthorizerLatencyP99Millis int `json:"authorizerLatencyP99Millis"`
+}
+
+// Defaults are the values an environment has for the optional settings it
+// does not set.
+func Defaults() Environment {
+	return Environment{
+		WAF: WAF{RateLimitPerIP: 2000},
+		Alarms: Alarms{
+			ServerErrorRatePercent:     1,
+			ClientErrorRatePercent:     25,
+			LatencyP99Millis:           3000,
+			AuthorizerErrors:           1,
+			AuthorizerThrottles:        1,
+			AuthorizerLatencyP99Millis: 1000,
+		},
+	}
+}
+
+// WAFEnabled is WAF.Enabled with its default (on in production) applied.
+func (e Environment) WAFEnabled() bool {
+	if e.WAF.Enabled == nil {
+		return e.Production
+	}
+	return *e.WAF.Enabled
 }

@@ -111,6 +111,10 @@ func TestParseValidConfig(t *testing.T) {
 	if q := prod.UsagePlans[0].Quota; q == nil || q.Limit != 1000 || q.Period != QuotaDay || prod.UsagePlans[1].Quota != nil {
 		t.Errorf("usage plans = %+v", prod.UsagePlans)
 	}
+	// Optional settings get their defaults; WAF is on where production is.
+	if !prod.WAFEnabled() || dev.WAFEnabled() || prod.WAF.RateLimitPerIP != 2000 || prod.Alarms.LatencyP99Millis != Defaults().Alarms.LatencyP99Millis {
+		t.Errorf("defaults: prod WAF %v (%+v), dev WAF %v, alarms %+v", prod.WAFEnabled(), prod.WAF, dev.WAFEnabled(), prod.Alarms)
+	}
 	if prod.Tags["team"] != "platform" || dev.Tags != nil {
 		t.Errorf("tags: prod %v, dev %v", prod.Tags, dev.Tags)
 	}
@@ -155,6 +159,21 @@ func TestParseRejectsWithPathAndFix(t *testing.T) {
 			[]string{"environments.dev.throttle.burstLimit: must be >= rateLimit (100)"}},
 		{"zero rate", "environments.dev.throttle", map[string]any{"rateLimit": 0, "burstLimit": 50},
 			[]string{"environments.dev.throttle.rateLimit: 0 is out of range"}},
+		{"origin with a path", "environments.dev.cors", map[string]any{"allowedOrigins": []any{"https://app.example.com/login"}},
+			[]string{`environments.dev.cors.allowedOrigins[0]: "https://app.example.com/login" is not an origin; use scheme://host[:port] without a path`}},
+		{"wildcard origin among others", "environments.dev.cors", map[string]any{"allowedOrigins": []any{"https://a.example.com", "*"}},
+			[]string{`environments.dev.cors.allowedOrigins[1]: "*" allows every origin, so it must be the only entry`}},
+		{"WAF rate limit", "environments.prod.waf", map[string]any{"rateLimitPerIp": 5},
+			[]string{"environments.prod.waf.rateLimitPerIp: 5 is out of range; WAF rate-based rules take 10 to 2000000000"}},
+		{"bad email", "environments.prod.alarms", map[string]any{"notifyEmails": []any{"Ops <ops@example.com>", "oncall"}},
+			[]string{`environments.prod.alarms.notifyEmails[0]: "Ops <ops@example.com>" is not an email address`,
+				`environments.prod.alarms.notifyEmails[1]: "oncall" is not an email address`}},
+		{"bad thresholds", "environments.prod.alarms", map[string]any{"serverErrorRatePercent": 0, "clientErrorRatePercent": 120, "latencyP99Millis": 0, "authorizerErrors": 0, "authorizerLatencyP99Millis": 20000},
+			[]string{"environments.prod.alarms.serverErrorRatePercent: 0 is out of range",
+				"environments.prod.alarms.clientErrorRatePercent: 120 is out of range",
+				"environments.prod.alarms.latencyP99Millis: 0 is out of range",
+				"environments.prod.alarms.authorizerErrors: 0 is out of range",
+				"environments.prod.alarms.authorizerLatencyP99Millis: 20000 is out of range"}},
 		{"CloudWatch role in another region is another place", "environments.prod.account", nil, []string{}},
 	}
 	for _, tc := range tests {
@@ -276,6 +295,10 @@ func TestParseCrossReferences(t *testing.T) {
 		{"timeout out of range", func(env map[string]any) {
 			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET"}, "integration": map[string]any{"type": "http", "url": "https://x.example.com", "timeoutMillis": 30000}}}
 		}, "environments.dev.routes[0].integration.timeoutMillis: 30000 is out of range; use 50 to 29000 milliseconds"},
+		{"own OPTIONS route beside CORS", func(env map[string]any) {
+			env["cors"] = map[string]any{"allowedOrigins": []any{"*"}}
+			env["routes"] = []any{map[string]any{"path": "/a", "methods": []any{"GET", "OPTIONS"}, "integration": map[string]any{"type": "mock"}}}
+		}, "environments.dev.routes[0].methods[1]: OPTIONS is the CORS preflight keygate adds"},
 		{"reserved tag", func(env map[string]any) {
 			env["tags"] = map[string]any{"aws:team": "x"}
 		}, `environments.dev.tags.aws:team: tag keys starting with "aws:" are reserved by AWS`},

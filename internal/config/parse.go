@@ -110,7 +110,7 @@ func Parse(root any) (Config, error) {
 			errs = append(errs, shapeErrs...)
 			continue
 		}
-		var env Environment
+		env := Defaults()
 		// checkShape has proven the types match, so decoding cannot fail.
 		data, _ := json.Marshal(merged)
 		if err := json.Unmarshal(data, &env); err != nil {

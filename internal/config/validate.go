@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -80,9 +81,19 @@ func validateEnvironment(path string, env Environment) Errors {
 		add("authorizerCacheTtlSeconds", "%d is out of range; use 0 (no caching) to %d seconds", ttl, maxCacheTTLSeconds)
 	}
 
+	errs = append(errs, validateCORS(path+".cors", env.CORS)...)
+	errs = append(errs, validateWAF(path+".waf", env.WAF)...)
+	errs = append(errs, validateAlarms(path+".alarms", env.Alarms)...)
 	errs = append(errs, validateUsagePlans(path, env)...)
 	errs = append(errs, validateAPIKeys(path, env)...)
 	errs = append(errs, validateRoutes(path, env.Routes)...)
+	if env.CORS.Enabled() {
+		for i, route := range env.Routes {
+			if j := slices.Index(route.Methods, "OPTIONS"); j >= 0 {
+				add(fmt.Sprintf("routes[%d].methods[%d]", i, j), "OPTIONS is the CORS preflight keygate adds for every route when cors is set; remove it from the route")
+			}
+		}
+	}
 	for _, key := range sortedKeys(env.Tags) {
 		tagPath := "tags." + key
 		switch {
@@ -95,6 +106,69 @@ func validateEnvironment(path string, env Environment) Errors {
 			add(tagPath, "tag values may be at most %d characters; shorten it", maxTagValueLength)
 		}
 	}
+	return errs
+}
+
+func validateCORS(path string, cors CORS) Errors {
+	var errs Errors
+	for i, origin := range cors.AllowedOrigins {
+		originPath := fmt.Sprintf("%s.allowedOrigins[%d]", path, i)
+		if origin == "*" {
+			if len(cors.AllowedOrigins) > 1 {
+				errs = append(errs, FieldError{Path: originPath, Msg: "\"*\" allows every origin, so it must be the only entry; remove it or the other origins"})
+			}
+			continue
+		}
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			errs = append(errs, FieldError{Path: originPath, Msg: fmt.Sprintf("%q is not an origin; use scheme://host[:port] without a path, e.g. https://app.example.com", origin)})
+		}
+	}
+	return errs
+}
+
+// WAF's limits for a rate-based rule.
+const (
+	minWAFRateLimit = 10
+	maxWAFRateLimit = 2_000_000_000
+)
+
+func validateWAF(path string, waf WAF) Errors {
+	if waf.RateLimitPerIP < minWAFRateLimit || waf.RateLimitPerIP > maxWAFRateLimit {
+		return Errors{{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d is out of range; WAF rate-based rules take %d to %d requests per 5 minutes", waf.RateLimitPerIP, minWAFRateLimit, maxWAFRateLimit)}}
+	}
+	return nil
+}
+
+func validateAlarms(path string, alarms Alarms) Errors {
+	var errs Errors
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path + "." + field, Msg: fmt.Sprintf(format, args...)})
+	}
+	for i, email := range alarms.NotifyEmails {
+		addr, err := mail.ParseAddress(email)
+		if err != nil || addr.Address != email || !strings.Contains(addr.Address[strings.LastIndex(addr.Address, "@"):], ".") {
+			add(fmt.Sprintf("notifyEmails[%d]", i), "%q is not an email address; use a bare address such as oncall@example.com", email)
+		}
+	}
+	for field, pct := range map[string]float64{"serverErrorRatePercent": alarms.ServerErrorRatePercent, "clientErrorRatePercent": alarms.ClientErrorRatePercent} {
+		if pct <= 0 || pct > 100 {
+			add(field, "%s is out of range; use a percentage above 0 and at most 100", formatNumber(pct))
+		}
+	}
+	if alarms.LatencyP99Millis < 1 || alarms.LatencyP99Millis > 30000 {
+		add("latencyP99Millis", "%d is out of range; use 1 to 30000 milliseconds (API Gateway times out at 29 s)", alarms.LatencyP99Millis)
+	}
+	if alarms.AuthorizerLatencyP99Millis < 1 || alarms.AuthorizerLatencyP99Millis > 10000 {
+		add("authorizerLatencyP99Millis", "%d is out of range; use 1 to 10000 milliseconds (API Gateway waits 10 s for an authorizer)", alarms.AuthorizerLatencyP99Millis)
+	}
+	if alarms.AuthorizerErrors < 1 {
+		add("authorizerErrors", "%d is out of range; use at least 1 error per minute", alarms.AuthorizerErrors)
+	}
+	if alarms.AuthorizerThrottles < 1 {
+		add("authorizerThrottles", "%d is out of range; use at least 1 throttle per minute", alarms.AuthorizerThrottles)
+	}
+	slices.SortFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Path, b.Path) })
 	return errs
 }
 

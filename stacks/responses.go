@@ -1,0 +1,81 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/keygate/keygate/internal/config"
+)
+
+// BearerRealm names the protection space in WWW-Authenticate (RFC 6750 §3).
+func BearerRealm(env config.Environment) string { return "keygate-" + env.Name }
+
+// gatewayResponse is one of API Gateway's own error answers.
+type gatewayResponse struct {
+	id         string
+	kind       awsapigateway.ResponseType
+	statusCode string // empty keeps API Gateway's status for the type
+}
+
+// gatewayResponses are the errors clients can act on: 401 means send a
+// well-formed bearer token, 403 means this key may not call this API, 429
+// means slow down or wait for the quota period. DEFAULT_4XX/5XX give every
+// other error the same JSON shape.
+var gatewayResponses = []gatewayResponse{
+	{"Unauthorized", awsapigateway.ResponseType_UNAUTHORIZED(), "401"},
+	{"AccessDenied", awsapigateway.ResponseType_ACCESS_DENIED(), "403"},
+	{"InvalidApiKey", awsapigateway.ResponseType_INVALID_API_KEY(), "403"},
+	{"Throttled", awsapigateway.ResponseType_THROTTLED(), "429"},
+	{"QuotaExceeded", awsapigateway.ResponseType_QUOTA_EXCEEDED(), "429"},
+	{"Default4xx", awsapigateway.ResponseType_DEFAULT_4XX(), ""},
+	{"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX(), ""},
+}
+
+// GatewayResponseBody is the JSON every gateway response answers with.
+// $context.error.messageString is already a quoted JSON string.
+const GatewayResponseBody = `{"message": $context.error.messageString, "requestId": "$context.requestId"}`
+
+// addGatewayResponses gives API Gateway's own errors a stable JSON shape,
+// the 401 its WWW-Authenticate challenge, and CORS headers where configured
+// (without them a browser hides the error from the calling page).
+func addGatewayResponses(api awsapigateway.RestApi, env config.Environment) {
+	for _, r := range gatewayResponses {
+		headers := map[string]*string{}
+		if r.id == "Unauthorized" {
+			headers["WWW-Authenticate"] = jsii.String(fmt.Sprintf(`'Bearer realm="%s"'`, BearerRealm(env)))
+		}
+		if env.CORS.Enabled() {
+			headers["Access-Control-Allow-Origin"] = jsii.String(corsAllowOriginForErrors(env.CORS))
+			headers["Access-Control-Allow-Headers"] = jsii.String("'" + strings.Join(corsAllowHeaders, ",") + "'")
+			headers["Vary"] = jsii.String("'Origin'")
+		}
+		var status *string
+		if r.statusCode != "" {
+			status = jsii.String(r.statusCode)
+		}
+		api.AddGatewayResponse(jsii.String("GatewayResponse"+r.id), &awsapigateway.GatewayResponseOptions{
+			Type:            r.kind,
+			StatusCode:      status,
+			ResponseHeaders: &headers,
+			Templates:       &map[string]*string{"application/json": jsii.String(GatewayResponseBody)},
+		})
+	}
+}
+
+// corsAllowHeaders are the request headers a browser may send cross-origin.
+var corsAllowHeaders = []string{"Authorization", "Content-Type"}
+
+// corsAllowOriginForErrors is the Access-Control-Allow-Origin value of the
+// gateway responses. Unlike method responses, a gateway response cannot
+// choose among several origins, so with more than one it echoes the
+// request's Origin header: the bodies carry only an error message and a
+// request id, never data.
+func corsAllowOriginForErrors(cors config.CORS) string {
+	if len(cors.AllowedOrigins) == 1 {
+		return "'" + cors.AllowedOrigins[0] + "'"
+	}
+	return "method.request.header.Origin"
+}
