@@ -25,7 +25,13 @@ func main() {
 }
 
 func run() error {
-	app := awscdk.NewApp(nil)
+	// aws-cdk-lib's built-in CloudFormation validation costs about 5 s per
+	// synth here, more than everything else together. It is on in the test
+	// suite (every template of the shipped config is validated in CI) and
+	// opt-in here: CDK_VALIDATION=true make synth.
+	app := awscdk.NewApp(&awscdk.AppProps{
+		BuiltinCloudFormationValidation: jsii.Bool(os.Getenv("CDK_VALIDATION") == "true"),
+	})
 	context, _ := app.Node().GetAllContext(nil).(map[string]any)
 	cfg, err := config.FromContext(context)
 	if err != nil {

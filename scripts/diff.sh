@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# make diff: an offline CloudFormation diff of every keygate stack between BASE
+# (a git ref, default the merge base with main) and the working tree. No AWS
+# credentials: both sides are synthesized here, BASE in a temporary worktree.
+#
+#   BASE=<ref>        what to compare against
+#   FAIL_ON=replace   exit 1 when the guard finds a change that deletes or
+#                     replaces an API key, usage plan, stage, API or log group
+set -euo pipefail
+
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+cdk="$root/node_modules/.bin/cdk"
+
+base=${BASE:-}
+if [ -z "$base" ]; then
+  for candidate in origin/main main; do
+    if git rev-parse --verify --quiet "$candidate^{commit}" >/dev/null; then
+      base=$(git merge-base HEAD "$candidate")
+      break
+    fi
+  done
+fi
+if [ -z "$base" ]; then
+  echo "make diff: no BASE given and no main branch to take the merge base with; use make diff BASE=<ref>" >&2
+  exit 2
+fi
+base_commit=$(git rev-parse --verify "$base^{commit}") || { echo "make diff: BASE=$base is not a commit" >&2; exit 2; }
+
+work=$(mktemp -d)
+cleanup() {
+  git worktree remove --force "$work/base" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "synthesizing BASE $base ($(git log -1 --format='%h %s' "$base_commit"))" >&2
+git worktree add --detach --quiet "$work/base" "$base_commit"
+mkdir -p "$work/base-out"
+if [ -f "$work/base/cdk.json" ]; then
+  (cd "$work/base" && "$cdk" synth --quiet --output "$work/base-out" >/dev/null)
+else
+  echo "BASE has no cdk.json: every resource counts as added" >&2
+fi
+
+echo "synthesizing the working tree" >&2
+"$cdk" synth --quiet --output "$work/head-out" >/dev/null
+
+guarded=0
+for head_template in "$work"/head-out/keygate-*.template.json; do
+  stack=$(basename "$head_template" .template.json)
+  base_template="$work/base-out/$stack.template.json"
+  [ -f "$base_template" ] || echo '{}' > "$base_template"
+
+  # cdk diff writes its report to stderr; --app points at the synthesized
+  # assembly so nothing is synthesized twice.
+  report=$("$cdk" diff --app "$work/head-out" --template "$base_template" "$stack" 2>&1 || true)
+  added=$(grep -cE '^\[\+\] ' <<<"$report" || true)
+  removed=$(grep -cE '^\[-\] ' <<<"$report" || true)
+  modified=$(grep -cE '^\[~\] ' <<<"$report" || true)
+  replaced=$(grep -cE 'requires replacement|may be replaced' <<<"$report" || true)
+
+  echo
+  echo "=== $stack: $added added, $modified modified, $removed removed, $replaced replaced"
+  if go run ./cmd/guard "$work/base-out" "$work/head-out" "$stack"; then :; else
+    status=$?
+    [ "$status" -eq 1 ] || exit "$status"
+    guarded=1
+  fi
+  echo "$report"
+done
+
+if [ "$guarded" -eq 1 ] && [ "${FAIL_ON:-}" = "replace" ]; then
+  echo "make diff: guarded changes found (FAIL_ON=replace)" >&2
+  exit 1
+fi
