@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
@@ -17,30 +18,46 @@ import (
 )
 
 func main() {
-	lambda.Start(newHandler(slog.New(slog.NewJSONHandler(os.Stdout, nil))))
+	lambda.StartHandler(&handler{logger: slog.New(slog.NewJSONHandler(os.Stdout, nil))})
 }
 
-// handler is the Lambda handler: decide, log the decision, answer.
-type handler func(context.Context, events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+// handler is a lambda.Handler: given the raw event, it decides, logs the
+// decision and returns the raw response. Implementing Invoke directly, rather
+// than handing lambda.Start a typed function, skips the reflection that
+// aws-lambda-go would otherwise run on every invocation.
+type handler struct{ logger *slog.Logger }
 
-func newHandler(logger *slog.Logger) handler {
-	return func(ctx context.Context, event events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		response, decision, err := authorize.Authorize(event)
-		requestID := ""
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			requestID = lc.AwsRequestID
-		}
-		level := slog.LevelInfo
-		if decision.Outcome == authorize.Fail {
-			level = slog.LevelError
-		}
-		// Never the event: it holds the token.
-		logger.LogAttrs(ctx, level, "decision",
-			slog.String("requestId", requestID),
-			slog.String("decision", decision.Outcome),
-			slog.String("reason", decision.Reason),
-			slog.String("fingerprint", decision.Fingerprint),
-		)
-		return response, err
+// Invoke decodes a TOKEN event and answers with the authorizer response or
+// the decision's error ("Unauthorized" becomes API Gateway's 401).
+func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var event events.APIGatewayCustomAuthorizerRequest
+	if err := json.Unmarshal(payload, &event); err != nil {
+		// The error text would quote the payload, token included.
+		h.log(ctx, authorize.Decision{Outcome: authorize.Fail, Reason: "bad-json"})
+		return nil, authorize.ErrBadEvent
 	}
+	response, decision, err := authorize.Authorize(event)
+	h.log(ctx, decision)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(response)
+}
+
+// log writes the one line of an invocation. Never the event: it holds the token.
+func (h *handler) log(ctx context.Context, decision authorize.Decision) {
+	requestID := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	level := slog.LevelInfo
+	if decision.Outcome == authorize.Fail {
+		level = slog.LevelError
+	}
+	h.logger.LogAttrs(ctx, level, "decision",
+		slog.String("requestId", requestID),
+		slog.String("decision", decision.Outcome),
+		slog.String("reason", decision.Reason),
+		slog.String("fingerprint", decision.Fingerprint),
+	)
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keygate/keygate/lambda/authorizer/authorize"
+)
+
+// TestBinaryUnderTheRuntimeInterfaceEmulator builds the authorizer as Lambda
+// would run it (a static bootstrap, lambda.norpc) and drives it through the
+// AWS Lambda Runtime Interface Emulator, the real Runtime API protocol, with
+// TOKEN events as API Gateway sends them.
+func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
+	dir := t.TempDir()
+	bootstrap, rie := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
+	goBuild(t, "CGO_ENABLED=0", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, ".")
+	// Pinned in go.mod as a tool dependency.
+	goBuild(t, "", "build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
+
+	address := freeLoopbackAddress(t)
+	output := &lockedBuffer{}
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", address, bootstrap)
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	url := "http://" + address + "/2015-03-31/functions/function/invocations"
+
+	invoke := func(token, methodARN string) map[string]any {
+		t.Helper()
+		payload, _ := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: token, MethodArn: methodARN})
+		var response *http.Response
+		var err error
+		// The emulator needs a moment to listen: retry a refused connection
+		// for a bounded number of attempts.
+		for attempt := 0; attempt < 100; attempt++ {
+			response, err = http.Post(url, "application/json", bytes.NewReader(payload))
+			if err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("emulator never answered: %v\n%s", err, output.String())
+		}
+		defer response.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(response.Body).Decode(&body); err != nil {
+			t.Fatalf("response is not JSON: %v", err)
+		}
+		return body
+	}
+
+	const methodARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/orders/42"
+	allowed := invoke("Bearer "+testKey, methodARN)
+	if allowed["usageIdentifierKey"] != testKey || allowed["principalId"] != authorize.Fingerprint(testKey) {
+		t.Errorf("allow response: principalId %v, usage identifier key present: %v", allowed["principalId"], allowed["usageIdentifierKey"] == testKey)
+	}
+	resource := fmt.Sprint(at(allowed, "policyDocument", "Statement"))
+	if !strings.Contains(resource, "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/*/*") || !strings.Contains(resource, "Allow") {
+		t.Errorf("policy statement = %s", resource)
+	}
+	if at(allowed, "context", "keyFingerprint") != authorize.Fingerprint(testKey) {
+		t.Errorf("context = %v", allowed["context"])
+	}
+
+	// Refusals: the emulator reports a handler error as HTTP 200 with errorMessage.
+	for _, token := range []string{"", "Basic " + testKey, "Bearer " + testKey + " " + testKey, "Bearer tooshort"} {
+		refused := invoke(token, methodARN)
+		if refused["errorMessage"] != "Unauthorized" || refused["principalId"] != nil {
+			t.Errorf("token of %d bytes: response %v, want errorMessage Unauthorized", len(token), refused)
+		}
+	}
+	broken := invoke("Bearer "+testKey, "arn:aws:s3:::not-an-api")
+	if broken["errorMessage"] != authorize.ErrBadEvent.Error() {
+		t.Errorf("bad method ARN: %v", broken)
+	}
+
+	// The decisions are in the logs, one JSON line each, and the key is nowhere.
+	var decisions []map[string]any
+	deadline := time.Now().Add(5 * time.Second)
+	for len(decisions) < 6 && time.Now().Before(deadline) {
+		decisions = decisions[:0]
+		for _, line := range strings.Split(output.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "decision" {
+				decisions = append(decisions, entry)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var outcomes []string
+	for _, d := range decisions {
+		outcomes = append(outcomes, fmt.Sprintf("%v/%v", d["decision"], d["reason"]))
+		if d["requestId"] == "" || d["requestId"] == nil {
+			t.Errorf("decision without request id: %v", d)
+		}
+	}
+	if want := "allow/ deny/missing deny/scheme deny/extra-token deny/length error/bad-event"; strings.Join(outcomes, " ") != want {
+		t.Errorf("decisions = %q, want %q", strings.Join(outcomes, " "), want)
+	}
+	if strings.Contains(output.String(), testKey) {
+		t.Error("the key appears in the function's or the emulator's output")
+	}
+}
+
+func goBuild(t *testing.T, env string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	if env != "" {
+		cmd.Env = append(cmd.Environ(), env)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %v: %v\n%s", args, err, out)
+	}
+}
+
+func freeLoopbackAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func at(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+// lockedBuffer collects the emulator's output while it is still writing.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
