@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 CDK := node_modules/.bin/cdk
 FUZZTIME ?= 30s
 # Fuzz targets as package:FuzzName.
-FUZZ_TARGETS := ./internal/bearer:FuzzParseAgreesWithValidationExpression
+FUZZ_TARGETS := ./internal/bearer:FuzzParseAgreesWithValidationExpression ./lambda/authorizer/authorize:FuzzAuthorizeNeverAllowsWhatTheParserRefuses
 
 .PHONY: help synth test fuzz lint bench diff tools clean
 
