@@ -14,6 +14,8 @@ import (
 // several problems: the process must fail, list every problem with its key
 // path, and write nothing.
 func TestBadConfigFailsBeforeAnyStackIsBuilt(t *testing.T) {
+	// A process of its own: it can overlap the in-process synthesis.
+	t.Parallel()
 	binary := filepath.Join(t.TempDir(), "keygate")
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Dir = moduleDir

@@ -61,8 +61,9 @@ type assembly struct {
 }
 
 // synthesize builds and synthesizes an app from a CDK context, the way main
-// does, into a fresh directory.
-func synthesize(t testing.TB, context map[string]any) *assembly {
+// does, into a fresh directory; validate runs aws-cdk-lib's CloudFormation
+// validation on every template.
+func synthesize(t testing.TB, context map[string]any, validate bool) *assembly {
 	t.Helper()
 	cfg, err := config.FromContext(context)
 	if err != nil {
@@ -79,7 +80,11 @@ func synthesize(t testing.TB, context map[string]any) *assembly {
 		appContext[k] = v
 	}
 	dir := t.TempDir()
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir), Context: &appContext})
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Outdir:                          jsii.String(dir),
+		Context:                         &appContext,
+		BuiltinCloudFormationValidation: jsii.Bool(validate),
+	})
 	gateways, err := stacks.NewApp(app, cfg, moduleDir)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +109,9 @@ var (
 func shipped(t *testing.T) *assembly {
 	t.Helper()
 	shippedOnce.Do(func() {
-		shippedAssembly = synthesize(&persistentTB{T: t}, cdkJSONContext(t))
+		// The shipped config is what CI validates: every template through
+		// aws-cdk-lib's CloudFormation validation (a failure panics here).
+		shippedAssembly = synthesize(&persistentTB{T: t}, cdkJSONContext(t), true)
 	})
 	if shippedAssembly == nil {
 		t.Fatal("synthesizing the shipped app failed in an earlier test")
