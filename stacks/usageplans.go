@@ -83,18 +83,38 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 
 	var stacks []awscdk.NestedStack
 	for _, shard := range shards {
+		// The plan ids go in as parameters named after the plans, not as
+		// CDK's automatic cross-stack references (named after construct
+		// paths): a refactor of the parent must not rename them, or every
+		// attachment in the shard would look replaced.
+		parameters := map[string]*string{}
+		for _, key := range byShard[shard] {
+			parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+		}
 		nested := awscdk.NewNestedStack(scope, jsii.String(KeyStackID(shard)), &awscdk.NestedStackProps{
 			Description: jsii.String(fmt.Sprintf("keygate %s: API keys of shard %d of %d", env.Name, shard, config.KeyShardCount)),
+			Parameters:  &parameters,
 		})
+		planIDs := map[string]*string{}
+		for name := range parameters {
+			planIDs[name] = awscdk.NewCfnParameter(nested, jsii.String(name), &awscdk.CfnParameterProps{
+				Type:        jsii.String("String"),
+				Description: jsii.String("Usage plan id"),
+			}).ValueAsString()
+		}
 		for _, key := range byShard[shard] {
-			newAPIKey(nested, env, key, plans[key.Plan])
+			newAPIKey(nested, env, key, planIDs[UsagePlanParameterName(key.Plan)])
 		}
 		stacks = append(stacks, nested)
 	}
 	return stacks
 }
 
-func newAPIKey(scope constructs.Construct, env config.Environment, key config.APIKey, plan awsapigateway.UsagePlan) {
+// UsagePlanParameterName is the nested key stacks' parameter carrying the
+// id of the usage plan with this name.
+func UsagePlanParameterName(planName string) string { return logicalID("UsagePlanId", planName) }
+
+func newAPIKey(scope constructs.Construct, env config.Environment, key config.APIKey, usagePlanID *string) {
 	var value *string
 	if key.SecretName != "" {
 		// A dynamic reference: CloudFormation reads the secret at deploy
@@ -119,7 +139,7 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	attachment := awsapigateway.NewCfnUsagePlanKey(scope, jsii.String("PlanKey-"+key.Name), &awsapigateway.CfnUsagePlanKeyProps{
 		KeyId:       apiKey.AttrApiKeyId(),
 		KeyType:     jsii.String("API_KEY"),
-		UsagePlanId: plan.UsagePlanId(),
+		UsagePlanId: usagePlanID,
 	})
 	attachment.OverrideLogicalId(jsii.String(UsagePlanKeyLogicalID(key.Name)))
 

@@ -17,9 +17,10 @@ var (
 	scaledAssembly *assembly
 )
 
-// scaled synthesizes, once, an app of two environments derived from the
-// shipped dev: "bulk" with 2,000 generated keys, and "reordered" with dev's
-// keys in reverse order, one key added and its plans reversed.
+// scaled synthesizes, once, an app of environments derived from the shipped
+// dev: "bulk" with 2,000 generated keys, "reordered" with dev's keys in
+// reverse order, one key added and its plans reversed, and "renamed" with
+// one key renamed and the stage throttle changed.
 func scaled(t *testing.T) *assembly {
 	t.Helper()
 	scaledOnce.Do(func() {
@@ -50,8 +51,20 @@ func scaled(t *testing.T) *assembly {
 		slices.Reverse(plans)
 		reordered["usagePlans"] = plans
 
+		// dev with one key renamed, and throttles changed.
+		renamed := copyMap(dev)
+		renamed["manageCloudWatchRole"] = false
+		renamedKeys := slices.Clone(defaults["apiKeys"].([]any))
+		for i, k := range renamedKeys {
+			if k.(map[string]any)["name"] == "example-partner" {
+				renamedKeys[i] = map[string]any{"name": "example-partner-v2", "plan": "standard"}
+			}
+		}
+		renamed["apiKeys"] = renamedKeys
+		renamed["throttle"] = map[string]any{"rateLimit": 60, "burstLimit": 120}
+
 		bulk["manageCloudWatchRole"] = false
-		keygate["environments"] = map[string]any{"bulk": bulk, "reordered": reordered}
+		keygate["environments"] = map[string]any{"bulk": bulk, "reordered": reordered, "renamed": renamed}
 		// Resource and output counts are what this app is for; the
 		// templates' shape is validated on the shipped config.
 		scaledAssembly = synthesize(t, context, false)

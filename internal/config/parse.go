@@ -31,7 +31,16 @@ func FromContext(context map[string]any) (Config, error) {
 			return Config{}, Errors{{Path: ContextKey, Msg: fmt.Sprintf("is not valid JSON (%v); pass an object, e.g. -c 'keygate={\"environments\":{…}}'", err)}}
 		}
 	}
-	root = deepCopy(root)
+	// A JSON round trip copies the value (overrides must not touch the
+	// caller's context) and turns any Go number type into float64, the
+	// form the checks expect.
+	data, err := json.Marshal(root)
+	if err != nil {
+		return Config{}, Errors{{Path: ContextKey, Msg: fmt.Sprintf("cannot be read as JSON: %v", err)}}
+	}
+	if err := json.Unmarshal(data, &root); err != nil {
+		return Config{}, Errors{{Path: ContextKey, Msg: fmt.Sprintf("cannot be read as JSON: %v", err)}}
+	}
 
 	var errs Errors
 	var overrides []string

@@ -1,0 +1,73 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/internal/guard"
+	"github.com/keygate/keygate/stacks"
+)
+
+// asDev copies another environment's synthesized root template into a fresh
+// directory under keygate-dev's name, beside the nested templates it names,
+// so the guard can compare it with the shipped dev as if it were dev's next
+// version.
+func asDev(t *testing.T, a *assembly, stack string) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(a.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".nested.template.json") {
+			if err := os.Symlink(filepath.Join(a.dir, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(a.dir, stack+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keygate-dev.template.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestGuardOnSynthesizedTemplates(t *testing.T) {
+	dev, scaledApp := shipped(t), scaled(t)
+
+	// Reordered keys and plans plus an added key: nothing guarded.
+	findings, err := guard.CompareAssemblies(dev.dir, asDev(t, scaledApp, "keygate-reordered"), "keygate-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 0 {
+		t.Errorf("reordering the config and adding a key: %v", findings)
+	}
+
+	// A renamed key is a replaced key (and its attachment); a throttle
+	// change is not guarded.
+	findings, err = guard.CompareAssemblies(dev.dir, asDev(t, scaledApp, "keygate-renamed"), "keygate-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range findings {
+		got = append(got, string(f.Action)+" "+f.Type+" "+f.LogicalID)
+	}
+	// example-partner was alone in its shard: that nested stack goes too,
+	// while the new name's shard appears.
+	want := []string{
+		"REPLACE AWS::CloudFormation::Stack ApiKeys88NestedStackApiKeys88NestedStackResource1199B126",
+		"REPLACE AWS::ApiGateway::ApiKey " + stacks.APIKeyLogicalID("example-partner"),
+		"REPLACE AWS::ApiGateway::UsagePlanKey " + stacks.UsagePlanKeyLogicalID("example-partner"),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
