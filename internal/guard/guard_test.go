@@ -86,7 +86,10 @@ func TestCompareTemplates(t *testing.T) {
 		{"unguarded resource replaced", func(r map[string]resource) {
 			r["Function"] = resource{Type: "AWS::Lambda::Function", Properties: map[string]any{"FunctionName": "g"}}
 		}, nil, ""},
-		{"key added", func(r map[string]resource) { r["ApiKeyB"] = apiKey("b"); r["UsagePlanKeyB"] = planKey("ApiKeyB", "PlanStd") }, nil, ""},
+		{"key added", func(r map[string]resource) {
+			r["ApiKeyB"] = apiKey("b")
+			r["UsagePlanKeyB"] = planKey("ApiKeyB", "PlanStd")
+		}, nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -190,4 +190,3 @@ func isName(s string, stage bool) bool {
 	}
 	return true
 }
-
