@@ -46,6 +46,7 @@ fi
 echo "synthesizing the working tree" >&2
 "$cdk" synth --quiet --output "$work/head-out" >/dev/null
 
+go build -o "$work/guard" ./cmd/guard
 guarded=0
 for head_template in "$work"/head-out/keygate-*.template.json; do
   stack=$(basename "$head_template" .template.json)
@@ -62,7 +63,7 @@ for head_template in "$work"/head-out/keygate-*.template.json; do
 
   echo
   echo "=== $stack: $added added, $modified modified, $removed removed, $replaced replaced"
-  if go run ./cmd/guard "$work/base-out" "$work/head-out" "$stack"; then :; else
+  if "$work/guard" "$work/base-out" "$work/head-out" "$stack"; then :; else
     status=$?
     [ "$status" -eq 1 ] || exit "$status"
     guarded=1
