@@ -277,11 +277,7 @@ func TestUsagePlansAreBoundToTheStage(t *testing.T) {
 			if plan.Quota != nil && (prop(p, "Quota.Limit") != float64(plan.Quota.Limit) || prop(p, "Quota.Period") != string(plan.Quota.Period)) {
 				t.Errorf("plan %s quota = %s", plan.Name, toJSON(p["Quota"]))
 			}
-			outputFound := false
-			for _, o := range tpl.Outputs {
-				outputFound = outputFound || ref(o.Value) == id
-			}
-			if !outputFound {
+			if !outputs(tpl, id) {
 				t.Errorf("no output gives the id of plan %s", plan.Name)
 			}
 		}
@@ -366,11 +362,7 @@ func checkKeys(t *testing.T, env config.Environment, tpl *template) {
 		if ref(passed) != stacks.UsagePlanLogicalID(key.Plan) {
 			t.Errorf("key %q is attached to %s, want plan %s (%s)", key.Name, toJSON(passed), key.Plan, stacks.UsagePlanLogicalID(key.Plan))
 		}
-		outputFound := false
-		for _, o := range nested.Outputs {
-			outputFound = outputFound || ref(o.Value) == keyID
-		}
-		if !outputFound {
+		if !outputs(nested, keyID) {
 			t.Errorf("no output gives the id of key %q", key.Name)
 		}
 	}
@@ -408,4 +400,14 @@ func TestAuthorizerIsBuiltOncePerSynth(t *testing.T) {
 			t.Errorf("%s deploys asset %s, another stack a different one", name, key)
 		}
 	}
+}
+
+// outputs reports whether one of the template's outputs references id.
+func outputs(tpl *template, id string) bool {
+	for _, o := range tpl.Outputs {
+		if ref(o.Value) == id {
+			return true
+		}
+	}
+	return false
 }

@@ -198,9 +198,7 @@ func validateUsagePlans(path string, env Environment) Errors {
 	seen := map[string]int{}
 	for i, plan := range env.UsagePlans {
 		planPath := fmt.Sprintf("%s.usagePlans[%d]", path, i)
-		if !resourceNamePattern.MatchString(plan.Name) {
-			errs = append(errs, FieldError{Path: planPath + ".name", Msg: fmt.Sprintf("%q is not a usable name; use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", plan.Name)})
-		}
+		errs = append(errs, checkResourceName(planPath+".name", plan.Name)...)
 		if first, dup := seen[plan.Name]; dup {
 			errs = append(errs, FieldError{Path: planPath + ".name", Msg: fmt.Sprintf("%q is already the name of usagePlans[%d]; plan names must be unique", plan.Name, first)})
 		} else {
@@ -229,6 +227,14 @@ func validateUsagePlans(path string, env Environment) Errors {
 	return errs
 }
 
+// checkResourceName checks the name of a plan or key.
+func checkResourceName(path, name string) Errors {
+	if resourceNamePattern.MatchString(name) {
+		return nil
+	}
+	return Errors{{Path: path, Msg: fmt.Sprintf("%q is not a usable name; use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", name)}}
+}
+
 func validateAPIKeys(path string, env Environment) Errors {
 	var errs Errors
 	if len(env.APIKeys) > MaxKeysPerEnvironment {
@@ -243,9 +249,7 @@ func validateAPIKeys(path string, env Environment) Errors {
 	perShard := map[int][]string{}
 	for i, key := range env.APIKeys {
 		keyPath := fmt.Sprintf("%s.apiKeys[%d]", path, i)
-		if !resourceNamePattern.MatchString(key.Name) {
-			errs = append(errs, FieldError{Path: keyPath + ".name", Msg: fmt.Sprintf("%q is not a usable name; use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", key.Name)})
-		}
+		errs = append(errs, checkResourceName(keyPath+".name", key.Name)...)
 		// One entry per key name is also what keeps a key in at most one plan
 		// of this stage: API Gateway rejects a second attachment on deploy.
 		if first, dup := names[key.Name]; dup {
