@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"github.com/keygate/keygate/test/synth"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +19,12 @@ func TestBadConfigFailsBeforeAnyStackIsBuilt(t *testing.T) {
 	t.Parallel()
 	binary := filepath.Join(t.TempDir(), "keygate")
 	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Dir = moduleDir
+	build.Dir = synth.ModuleDir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	context := cdkJSONContext(t)
+	context := synth.CDKJSONContext(t)
 	// Two problems from cdk.json edits and one from a -c override.
 	envs := context["keygate"].(map[string]any)["environments"].(map[string]any)
 	envs["prod"].(map[string]any)["logging"] = map[string]any{"retentionDays": 8, "dataTrace": true}
@@ -33,7 +34,7 @@ func TestBadConfigFailsBeforeAnyStackIsBuilt(t *testing.T) {
 
 	outdir := filepath.Join(t.TempDir(), "cdk.out")
 	cmd := exec.Command(binary)
-	cmd.Dir = moduleDir
+	cmd.Dir = synth.ModuleDir
 	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+outdir, "CDK_CONTEXT_JSON="+string(contextJSON))
 	out, err := cmd.CombinedOutput()
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/keygate/keygate/test/synth"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,9 +23,9 @@ var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 // intended change: go test ./test -run TestGoldenTemplates -update
 func TestGoldenTemplates(t *testing.T) {
 	a := shipped(t)
-	for _, env := range a.cfg.Environments {
+	for _, env := range a.Config.Environments {
 		t.Run(env.Name, func(t *testing.T) {
-			got := normalizedTemplates(t, a.dir, env.StackName()+".template.json")
+			got := normalizedTemplates(t, a.Dir, env.StackName()+".template.json")
 			golden := filepath.Join("testdata", env.StackName()+".golden.json")
 			if *update {
 				if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -64,7 +65,7 @@ func normalizedTemplates(t *testing.T, dir, file string) []byte {
 		files[name] = tpl
 		resources, _ := tpl["Resources"].(map[string]any)
 		for _, r := range resources {
-			if path, ok := prop(r, "Metadata.aws:asset:path").(string); ok && prop(r, "Type") == "AWS::CloudFormation::Stack" {
+			if path, ok := synth.Prop(r, "Metadata.aws:asset:path").(string); ok && synth.Prop(r, "Type") == "AWS::CloudFormation::Stack" {
 				read(path)
 			}
 		}

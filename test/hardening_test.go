@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/csv"
 	"fmt"
+	"github.com/keygate/keygate/test/synth"
 	"maps"
 	"os"
 	"path/filepath"
@@ -19,16 +20,16 @@ import (
 // included), nothing is non-compliant, and every acknowledgment has a reason.
 func TestRulePacksHaveNoUnacknowledgedFindings(t *testing.T) {
 	a := shipped(t)
-	reports, _ := filepath.Glob(filepath.Join(a.dir, "*-NagReport.csv"))
-	for _, env := range a.cfg.Environments {
+	reports, _ := filepath.Glob(filepath.Join(a.Dir, "*-NagReport.csv"))
+	for _, env := range a.Config.Environments {
 		for _, pack := range []string{"AwsSolutions", "Serverless"} {
 			name := fmt.Sprintf("%s--%s-NagReport.csv", pack, env.StackName())
-			if !slices.Contains(reports, filepath.Join(a.dir, name)) {
+			if !slices.Contains(reports, filepath.Join(a.Dir, name)) {
 				t.Errorf("no %s report for %s", pack, env.StackName())
 			}
 		}
 	}
-	if want := len(a.cfg.Environments) * 2 * (1 + 2); len(reports) < want {
+	if want := len(a.Config.Environments) * 2 * (1 + 2); len(reports) < want {
 		t.Errorf("%d reports, want at least %d (two packs for each stack and nested stack)", len(reports), want)
 	}
 	suppressed := 0
@@ -60,37 +61,37 @@ func TestRulePacksHaveNoUnacknowledgedFindings(t *testing.T) {
 }
 
 func TestAuthorizerRoleWritesOnlyItsOwnLogs(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
-		functionID, function := tpl.only(t, "AWS::Lambda::Function")
-		roleID := ref(function.Properties["Role"])
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		functionID, function := tpl.Only(t, "AWS::Lambda::Function")
+		roleID := synth.Ref(function.Properties["Role"])
 		role := tpl.Resources[roleID]
 		if role.Type != "AWS::IAM::Role" {
 			t.Fatalf("function %s has role %q", functionID, roleID)
 		}
 		if managed := role.Properties["ManagedPolicyArns"]; managed != nil {
-			t.Errorf("authorizer role uses managed policies %s", toJSON(managed))
+			t.Errorf("authorizer role uses managed policies %s", synth.ToJSON(managed))
 		}
-		logGroupID := ref(prop(function.Properties, "LoggingConfig.LogGroup"))
-		statements, _ := prop(role.Properties, "Policies.0.PolicyDocument.Statement").([]any)
-		if len(statements) != 1 || toJSON(prop(statements[0], "Action")) != `["logs:CreateLogStream","logs:PutLogEvents"]` ||
-			!slices.Contains(refsIn(prop(statements[0], "Resource")), logGroupID) {
-			t.Errorf("inline policy = %s, want log writes to %s only", toJSON(statements), logGroupID)
+		logGroupID := synth.Ref(synth.Prop(function.Properties, "LoggingConfig.LogGroup"))
+		statements, _ := synth.Prop(role.Properties, "Policies.0.PolicyDocument.Statement").([]any)
+		if len(statements) != 1 || synth.ToJSON(synth.Prop(statements[0], "Action")) != `["logs:CreateLogStream","logs:PutLogEvents"]` ||
+			!slices.Contains(synth.RefsIn(synth.Prop(statements[0], "Resource")), logGroupID) {
+			t.Errorf("inline policy = %s, want log writes to %s only", synth.ToJSON(statements), logGroupID)
 		}
 	})
 }
 
 func TestMethodsValidateRequests(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
-		validatorID, validator := tpl.only(t, "AWS::ApiGateway::RequestValidator")
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		validatorID, validator := tpl.Only(t, "AWS::ApiGateway::RequestValidator")
 		if validator.Properties["ValidateRequestParameters"] != true {
-			t.Errorf("validator = %s", toJSON(validator.Properties))
+			t.Errorf("validator = %s", synth.ToJSON(validator.Properties))
 		}
-		for _, id := range tpl.ofType("AWS::ApiGateway::Method") {
+		for _, id := range tpl.OfType("AWS::ApiGateway::Method") {
 			p := tpl.Resources[id].Properties
 			if p["HttpMethod"] == "OPTIONS" {
 				continue
 			}
-			if ref(p["RequestValidatorId"]) != validatorID {
+			if synth.Ref(p["RequestValidatorId"]) != validatorID {
 				t.Errorf("method %s does not use request validator %s", id, validatorID)
 			}
 		}
@@ -98,19 +99,19 @@ func TestMethodsValidateRequests(t *testing.T) {
 }
 
 func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
-		apiID, _ := tpl.only(t, "AWS::ApiGateway::RestApi")
-		byType := map[string]resource{}
-		for _, id := range tpl.ofType("AWS::ApiGateway::GatewayResponse") {
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		apiID, _ := tpl.Only(t, "AWS::ApiGateway::RestApi")
+		byType := map[string]synth.Resource{}
+		for _, id := range tpl.OfType("AWS::ApiGateway::GatewayResponse") {
 			r := tpl.Resources[id]
 			byType[r.Properties["ResponseType"].(string)] = r
-			if ref(r.Properties["RestApiId"]) != apiID {
+			if synth.Ref(r.Properties["RestApiId"]) != apiID {
 				t.Errorf("gateway response %s belongs to %v", id, r.Properties["RestApiId"])
 			}
-			if at(r.Properties, "ResponseTemplates", "application/json") != stacks.GatewayResponseBody {
-				t.Errorf("gateway response %s body = %v", id, at(r.Properties, "ResponseTemplates", "application/json"))
+			if synth.At(r.Properties, "ResponseTemplates", "application/json") != stacks.GatewayResponseBody {
+				t.Errorf("gateway response %s body = %v", id, synth.At(r.Properties, "ResponseTemplates", "application/json"))
 			}
-			origin := at(r.Properties, "ResponseParameters", "gatewayresponse.header.Access-Control-Allow-Origin")
+			origin := synth.At(r.Properties, "ResponseParameters", "gatewayresponse.header.Access-Control-Allow-Origin")
 			if env.CORS.Enabled() != (origin != nil) {
 				t.Errorf("%s: CORS configured %v, Access-Control-Allow-Origin %v", id, env.CORS.Enabled(), origin)
 			}
@@ -131,7 +132,7 @@ func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
 				t.Errorf("%s status = %v, want %v", responseType, r.Properties["StatusCode"], status)
 			}
 		}
-		challenge := at(byType["UNAUTHORIZED"].Properties, "ResponseParameters", "gatewayresponse.header.WWW-Authenticate")
+		challenge := synth.At(byType["UNAUTHORIZED"].Properties, "ResponseParameters", "gatewayresponse.header.WWW-Authenticate")
 		if want := fmt.Sprintf(`'Bearer realm="%s"'`, stacks.BearerRealm(env)); challenge != want {
 			t.Errorf("WWW-Authenticate = %v, want %s", challenge, want)
 		}
@@ -139,18 +140,18 @@ func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
 }
 
 func TestCORSPreflightOnlyWhereConfigured(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
 		preflights := 0
-		for _, id := range tpl.ofType("AWS::ApiGateway::Method") {
+		for _, id := range tpl.OfType("AWS::ApiGateway::Method") {
 			p := tpl.Resources[id].Properties
 			if p["HttpMethod"] != "OPTIONS" {
 				continue
 			}
 			preflights++
 			if p["AuthorizationType"] != "NONE" || p["ApiKeyRequired"] == true {
-				t.Errorf("preflight %s needs credentials a browser never sends: %s", id, toJSON(p))
+				t.Errorf("preflight %s needs credentials a browser never sends: %s", id, synth.ToJSON(p))
 			}
-			allowOrigin := at(prop(p, "Integration.IntegrationResponses.0"), "ResponseParameters", "method.response.header.Access-Control-Allow-Origin")
+			allowOrigin := synth.At(synth.Prop(p, "Integration.IntegrationResponses.0"), "ResponseParameters", "method.response.header.Access-Control-Allow-Origin")
 			if allowOrigin != "'"+env.CORS.AllowedOrigins[0]+"'" {
 				t.Errorf("preflight %s allows origin %v", id, allowOrigin)
 			}
@@ -162,46 +163,46 @@ func TestCORSPreflightOnlyWhereConfigured(t *testing.T) {
 }
 
 func TestWebACLGuardsTheStageWhereEnabled(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
-		acls, associations := tpl.ofType("AWS::WAFv2::WebACL"), tpl.ofType("AWS::WAFv2::WebACLAssociation")
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		acls, associations := tpl.OfType("AWS::WAFv2::WebACL"), tpl.OfType("AWS::WAFv2::WebACLAssociation")
 		if !env.WAFEnabled() {
 			if len(acls)+len(associations) != 0 {
 				t.Errorf("WAF is off, but the template has %v %v", acls, associations)
 			}
 			return
 		}
-		aclID, acl := tpl.only(t, "AWS::WAFv2::WebACL")
-		_, association := tpl.only(t, "AWS::WAFv2::WebACLAssociation")
-		stageID, _ := tpl.only(t, "AWS::ApiGateway::Stage")
-		if ref(association.Properties["WebACLArn"]) != aclID || !slices.Contains(refsIn(association.Properties["ResourceArn"]), stageID) {
-			t.Errorf("association = %s, want %s on stage %s", toJSON(association.Properties), aclID, stageID)
+		aclID, acl := tpl.Only(t, "AWS::WAFv2::WebACL")
+		_, association := tpl.Only(t, "AWS::WAFv2::WebACLAssociation")
+		stageID, _ := tpl.Only(t, "AWS::ApiGateway::Stage")
+		if synth.Ref(association.Properties["WebACLArn"]) != aclID || !slices.Contains(synth.RefsIn(association.Properties["ResourceArn"]), stageID) {
+			t.Errorf("association = %s, want %s on stage %s", synth.ToJSON(association.Properties), aclID, stageID)
 		}
-		if acl.Properties["Scope"] != "REGIONAL" || prop(acl.Properties, "VisibilityConfig.CloudWatchMetricsEnabled") != true {
-			t.Errorf("web ACL = %s", toJSON(acl.Properties))
+		if acl.Properties["Scope"] != "REGIONAL" || synth.Prop(acl.Properties, "VisibilityConfig.CloudWatchMetricsEnabled") != true {
+			t.Errorf("web ACL = %s", synth.ToJSON(acl.Properties))
 		}
 		rules, _ := acl.Properties["Rules"].([]any)
 		var names []string
 		for _, rule := range rules {
-			names = append(names, prop(rule, "Name").(string))
-			if prop(rule, "VisibilityConfig.CloudWatchMetricsEnabled") != true {
-				t.Errorf("rule %v has no metrics", prop(rule, "Name"))
+			names = append(names, synth.Prop(rule, "Name").(string))
+			if synth.Prop(rule, "VisibilityConfig.CloudWatchMetricsEnabled") != true {
+				t.Errorf("rule %v has no metrics", synth.Prop(rule, "Name"))
 			}
 		}
 		if want := "RateLimitPerSourceIp,AWSManagedRulesCommonRuleSet,AWSManagedRulesKnownBadInputsRuleSet"; strings.Join(names, ",") != want {
 			t.Errorf("rules = %v, want %s", names, want)
 		}
-		rate := prop(rules[0], "Statement.RateBasedStatement")
-		if prop(rate, "Limit") != float64(env.WAF.RateLimitPerIP) || prop(rate, "AggregateKeyType") != "IP" || prop(rules[0], "Action.Block") == nil {
-			t.Errorf("rate rule = %s", toJSON(rules[0]))
+		rate := synth.Prop(rules[0], "Statement.RateBasedStatement")
+		if synth.Prop(rate, "Limit") != float64(env.WAF.RateLimitPerIP) || synth.Prop(rate, "AggregateKeyType") != "IP" || synth.Prop(rules[0], "Action.Block") == nil {
+			t.Errorf("rate rule = %s", synth.ToJSON(rules[0]))
 		}
 	})
 }
 
 func TestAlarmsWatchTheStageAndTheAuthorizer(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
-		functionID, _ := tpl.only(t, "AWS::Lambda::Function")
-		alarms := map[string]resource{}
-		for _, id := range tpl.ofType("AWS::CloudWatch::Alarm") {
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		functionID, _ := tpl.Only(t, "AWS::Lambda::Function")
+		alarms := map[string]synth.Resource{}
+		for _, id := range tpl.OfType("AWS::CloudWatch::Alarm") {
 			r := tpl.Resources[id]
 			name, _ := r.Properties["AlarmName"].(string)
 			alarms[strings.TrimPrefix(name, "keygate-"+env.Name+"-")] = r
@@ -226,35 +227,35 @@ func TestAlarmsWatchTheStageAndTheAuthorizer(t *testing.T) {
 			if a.Properties["Threshold"] != threshold || a.Properties["TreatMissingData"] != "notBreaching" {
 				t.Errorf("alarm %s: threshold %v (want %v), missing data %v", name, a.Properties["Threshold"], threshold, a.Properties["TreatMissingData"])
 			}
-			body := toJSON(a.Properties)
+			body := synth.ToJSON(a.Properties)
 			if strings.HasPrefix(name, "Authorizer") {
-				if !slices.Contains(refsIn(a.Properties["Dimensions"]), functionID) {
+				if !slices.Contains(synth.RefsIn(a.Properties["Dimensions"]), functionID) {
 					t.Errorf("alarm %s does not watch %s: %s", name, functionID, body)
 				}
 			} else if !strings.Contains(body, `"Stage"`) || !strings.Contains(body, env.StageName) {
 				t.Errorf("alarm %s does not watch stage %s: %s", name, env.StageName, body)
 			}
-			actions := refsIn(a.Properties["AlarmActions"])
+			actions := synth.RefsIn(a.Properties["AlarmActions"])
 			if len(env.Alarms.NotifyEmails) > 0 && (len(actions) != 1 || tpl.Resources[actions[0]].Type != "AWS::SNS::Topic") {
 				t.Errorf("alarm %s notifies %v, want the alarm topic", name, actions)
 			}
 		}
 
-		topics := tpl.ofType("AWS::SNS::Topic")
+		topics := tpl.OfType("AWS::SNS::Topic")
 		if len(env.Alarms.NotifyEmails) == 0 {
 			if len(topics) != 0 {
 				t.Errorf("no emails configured, but topics %v", topics)
 			}
 		} else {
-			topicID, _ := tpl.only(t, "AWS::SNS::Topic")
+			topicID, _ := tpl.Only(t, "AWS::SNS::Topic")
 			var emails []string
-			for _, id := range tpl.ofType("AWS::SNS::Subscription") {
+			for _, id := range tpl.OfType("AWS::SNS::Subscription") {
 				p := tpl.Resources[id].Properties
-				if ref(p["TopicArn"]) == topicID && p["Protocol"] == "email" {
+				if synth.Ref(p["TopicArn"]) == topicID && p["Protocol"] == "email" {
 					emails = append(emails, p["Endpoint"].(string))
 				}
 			}
-			if toJSON(emails) != toJSON(env.Alarms.NotifyEmails) {
+			if synth.ToJSON(emails) != synth.ToJSON(env.Alarms.NotifyEmails) {
 				t.Errorf("subscriptions %v, want %v", emails, env.Alarms.NotifyEmails)
 			}
 		}
@@ -262,22 +263,22 @@ func TestAlarmsWatchTheStageAndTheAuthorizer(t *testing.T) {
 }
 
 func TestDashboardAndThrottleMetric(t *testing.T) {
-	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *template) {
-		dashboardID, dashboard := tpl.only(t, "AWS::CloudWatch::Dashboard")
-		body := toJSON(dashboard.Properties["DashboardBody"])
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		dashboardID, dashboard := tpl.Only(t, "AWS::CloudWatch::Dashboard")
+		body := synth.ToJSON(dashboard.Properties["DashboardBody"])
 		for _, title := range []string{"Requests", "Errors by class", "Latency", "Authorizer invocations vs. cache", "Throttled requests (429)", "Authorizer health"} {
 			if !strings.Contains(body, title) {
 				t.Errorf("dashboard lacks the %q widget", title)
 			}
 		}
-		if url := toJSON(tpl.Outputs["DashboardUrl"].Value); !strings.Contains(url, "#dashboards:name=") || !strings.Contains(url, dashboardID) {
+		if url := synth.ToJSON(tpl.Outputs["DashboardUrl"].Value); !strings.Contains(url, "#dashboards:name=") || !strings.Contains(url, dashboardID) {
 			t.Errorf("DashboardUrl = %s", url)
 		}
-		_, filter := tpl.only(t, "AWS::Logs::MetricFilter")
-		accessLogID := ref(tpl.Outputs["AccessLogGroupName"].Value)
-		if ref(filter.Properties["LogGroupName"]) != accessLogID || filter.Properties["FilterPattern"] != `{ $.status = "429" }` ||
-			prop(filter.Properties, "MetricTransformations.0.MetricNamespace") != stacks.ThrottledRequestsNamespace(env) {
-			t.Errorf("throttle metric filter = %s", toJSON(filter.Properties))
+		_, filter := tpl.Only(t, "AWS::Logs::MetricFilter")
+		accessLogID := synth.Ref(tpl.Outputs["AccessLogGroupName"].Value)
+		if synth.Ref(filter.Properties["LogGroupName"]) != accessLogID || filter.Properties["FilterPattern"] != `{ $.status = "429" }` ||
+			synth.Prop(filter.Properties, "MetricTransformations.0.MetricNamespace") != stacks.ThrottledRequestsNamespace(env) {
+			t.Errorf("throttle metric filter = %s", synth.ToJSON(filter.Properties))
 		}
 	})
 }

@@ -1,7 +1,14 @@
-package test
+// Package scale tests keygate at the size it is built for (thousands of API
+// keys) and the stability of identities as the config changes: in a test
+// process of its own, so that its synthesis runs beside package test's.
+package scale
 
 import (
+	"os"
+
 	"fmt"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/keygate/keygate/test/synth"
 	"slices"
 	"sync"
 	"testing"
@@ -14,17 +21,17 @@ const generatedKeys = 2000
 
 var (
 	scaledOnce     sync.Once
-	scaledAssembly *assembly
+	scaledAssembly *synth.Assembly
 )
 
-// scaled synthesizes, once, an app of environments derived from the shipped
-// dev: "bulk" with 2,000 generated keys, "reordered" with dev's keys in
+// scaled synthesizes, once, an app of the shipped dev and environments
+// derived from it: "bulk" with 2,000 generated keys, "reordered" with dev's keys in
 // reverse order, one key added and its plans reversed, and "renamed" with
 // one key renamed and the stage throttle changed.
-func scaled(t *testing.T) *assembly {
+func scaled(t *testing.T) *synth.Assembly {
 	t.Helper()
 	scaledOnce.Do(func() {
-		context := cdkJSONContext(t)
+		context := synth.CDKJSONContext(t)
 		keygate := context["keygate"].(map[string]any)
 		envs := keygate["environments"].(map[string]any)
 		dev := envs["dev"].(map[string]any)
@@ -64,10 +71,10 @@ func scaled(t *testing.T) *assembly {
 		renamed["throttle"] = map[string]any{"rateLimit": 60, "burstLimit": 120}
 
 		bulk["manageCloudWatchRole"] = false
-		keygate["environments"] = map[string]any{"bulk": bulk, "reordered": reordered, "renamed": renamed}
+		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "reordered": reordered, "renamed": renamed}
 		// Resource and output counts are what this app is for; the
 		// templates' shape is validated on the shipped config.
-		scaledAssembly = synthesize(t, context, false)
+		scaledAssembly = synth.Synthesize(t, outDir, context, false)
 	})
 	if scaledAssembly == nil {
 		t.Fatal("synthesizing the scaled app failed in an earlier test")
@@ -83,10 +90,24 @@ func copyMap(m map[string]any) map[string]any {
 	return out
 }
 
+// outDir holds the synthesized app the tests share; it outlives each test.
+var outDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if outDir, err = os.MkdirTemp("", "keygate-scale-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(outDir)
+	os.Exit(code)
+}
+
 func TestThousandsOfKeysStayUnderTheTemplateLimits(t *testing.T) {
 	a := scaled(t)
-	bulk, _ := a.cfg.Environment("bulk")
-	tpl := a.templates["keygate-bulk"]
+	bulk, _ := a.Config.Environment("bulk")
+	tpl := a.Templates["keygate-bulk"]
 	if len(bulk.APIKeys) != generatedKeys {
 		t.Fatalf("bulk has %d keys", len(bulk.APIKeys))
 	}
@@ -96,28 +117,28 @@ func TestThousandsOfKeysStayUnderTheTemplateLimits(t *testing.T) {
 	if n := len(tpl.Outputs); n > 200 {
 		t.Errorf("root template has %d outputs, CloudFormation allows 200", n)
 	}
-	if len(tpl.nested) < 2 || len(tpl.nested) > config.KeyShardCount {
-		t.Errorf("%d nested key stacks for %d keys", len(tpl.nested), generatedKeys)
+	if len(tpl.Nested) < 2 || len(tpl.Nested) > config.KeyShardCount {
+		t.Errorf("%d nested key stacks for %d keys", len(tpl.Nested), generatedKeys)
 	}
-	checkKeys(t, bulk, tpl)
+	synth.CheckKeys(t, bulk, tpl)
 }
 
 func TestReorderingAndAddingKeysMovesNoKeyOrPlan(t *testing.T) {
-	dev := shipped(t).templates["keygate-dev"]
-	reordered := scaled(t).templates["keygate-reordered"]
+	dev := scaled(t).Templates["keygate-dev"]
+	reordered := scaled(t).Templates["keygate-reordered"]
 
 	// Every plan of dev keeps its logical ID and settings.
-	for _, id := range dev.ofType("AWS::ApiGateway::UsagePlan") {
+	for _, id := range dev.OfType("AWS::ApiGateway::UsagePlan") {
 		before, after := dev.Resources[id], reordered.Resources[id]
-		if after.Type != before.Type || toJSON(before.Properties["Throttle"]) != toJSON(after.Properties["Throttle"]) {
-			t.Errorf("usage plan %s changed or moved: %s → %s", id, toJSON(before), toJSON(after))
+		if after.Type != before.Type || synth.ToJSON(before.Properties["Throttle"]) != synth.ToJSON(after.Properties["Throttle"]) {
+			t.Errorf("usage plan %s changed or moved: %s → %s", id, synth.ToJSON(before), synth.ToJSON(after))
 		}
 	}
 	// Every key of dev stays in the same nested stack under the same logical
 	// IDs, so CloudFormation neither replaces nor moves it.
-	for nestedID, nested := range dev.nested {
-		for _, keyID := range nested.ofType("AWS::ApiGateway::ApiKey") {
-			after, ok := reordered.nested[nestedID]
+	for nestedID, nested := range dev.Nested {
+		for _, keyID := range nested.OfType("AWS::ApiGateway::ApiKey") {
+			after, ok := reordered.Nested[nestedID]
 			if !ok {
 				t.Errorf("nested stack %s of key %s is gone", nestedID, keyID)
 				continue
@@ -134,7 +155,7 @@ func TestReorderingAndAddingKeysMovesNoKeyOrPlan(t *testing.T) {
 	}
 	// The newcomer went to the shard its name decides, wherever it was listed.
 	found := false
-	for nestedID, nested := range reordered.nested {
+	for nestedID, nested := range reordered.Nested {
 		if _, ok := nested.Resources[stacks.APIKeyLogicalID("newcomer")]; ok {
 			found = true
 			want := stacks.KeyStackID(config.KeyShard("newcomer"))

@@ -1,6 +1,7 @@
-package test
+package scale
 
 import (
+	"github.com/keygate/keygate/test/synth"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,21 +15,21 @@ import (
 // directory under keygate-dev's name, beside the nested templates it names,
 // so the guard can compare it with the shipped dev as if it were dev's next
 // version.
-func asDev(t *testing.T, a *assembly, stack string) string {
+func asDev(t *testing.T, a *synth.Assembly, stack string) string {
 	t.Helper()
 	dir := t.TempDir()
-	entries, err := os.ReadDir(a.dir)
+	entries, err := os.ReadDir(a.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".nested.template.json") {
-			if err := os.Symlink(filepath.Join(a.dir, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			if err := os.Symlink(filepath.Join(a.Dir, e.Name()), filepath.Join(dir, e.Name())); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(a.dir, stack+".template.json"))
+	data, err := os.ReadFile(filepath.Join(a.Dir, stack+".template.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,10 +40,10 @@ func asDev(t *testing.T, a *assembly, stack string) string {
 }
 
 func TestGuardOnSynthesizedTemplates(t *testing.T) {
-	dev, scaledApp := shipped(t), scaled(t)
+	scaledApp := scaled(t)
 
 	// Reordered keys and plans plus an added key: nothing guarded.
-	findings, err := guard.CompareAssemblies(dev.dir, asDev(t, scaledApp, "keygate-reordered"), "keygate-dev")
+	findings, err := guard.CompareAssemblies(scaledApp.Dir, asDev(t, scaledApp, "keygate-reordered"), "keygate-dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestGuardOnSynthesizedTemplates(t *testing.T) {
 
 	// A renamed key is a replaced key (and its attachment); a throttle
 	// change is not guarded.
-	findings, err = guard.CompareAssemblies(dev.dir, asDev(t, scaledApp, "keygate-renamed"), "keygate-dev")
+	findings, err = guard.CompareAssemblies(scaledApp.Dir, asDev(t, scaledApp, "keygate-renamed"), "keygate-dev")
 	if err != nil {
 		t.Fatal(err)
 	}
