@@ -136,8 +136,9 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	// one is kept in API Gateway so that it can be restored.
 	apiKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 
+	keyID := apiKey.AttrApiKeyId()
 	attachment := awsapigateway.NewCfnUsagePlanKey(scope, jsii.String("PlanKey-"+key.Name), &awsapigateway.CfnUsagePlanKeyProps{
-		KeyId:       apiKey.AttrApiKeyId(),
+		KeyId:       keyID,
 		KeyType:     jsii.String("API_KEY"),
 		UsagePlanId: usagePlanID,
 	})
@@ -145,7 +146,7 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 
 	output := awscdk.NewCfnOutput(scope, jsii.String("KeyId-"+key.Name), &awscdk.CfnOutputProps{
 		Description: jsii.String("API key id of " + key.Name + " (plan " + key.Plan + ")"),
-		Value:       apiKey.AttrApiKeyId(),
+		Value:       keyID,
 	})
 	output.OverrideLogicalId(jsii.String(logicalID("ApiKeyId", key.Name)))
 }
