@@ -4,6 +4,7 @@
 package stacks
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -33,35 +34,6 @@ type GatewayStack struct {
 	Monitoring *Monitoring
 }
 
-// corsAllowMethods are the methods of every configured route.
-func corsAllowMethods(env config.Environment) []string {
-	var methods []string
-	for _, route := range env.Routes {
-		for _, m := range route.Methods {
-			if m == "ANY" {
-				return []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
-			}
-			if !slices.Contains(methods, m) {
-				methods = append(methods, m)
-			}
-		}
-	}
-	slices.Sort(methods)
-	return methods
-}
-
-// acknowledgePreflightMethods records why CORS preflight methods have no
-// authorizer: browsers send preflight requests without credentials.
-func acknowledgePreflightMethods(api awsapigateway.RestApi) {
-	for _, method := range *api.Methods() {
-		if *method.HttpMethod() == "OPTIONS" {
-			acknowledge(method, false,
-				[2]string{"AwsSolutions-APIG4", "CORS preflight: browsers send OPTIONS without credentials; the mock answers with CORS headers only and reaches no backend"},
-				[2]string{"AwsSolutions-COG4", "CORS preflight: browsers send OPTIONS without credentials; the mock answers with CORS headers only and reaches no backend"})
-		}
-	}
-}
-
 // NewGatewayStack builds the stack of one environment.
 func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackProps) *GatewayStack {
 	env := props.Environment
@@ -82,7 +54,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		// keep it when this stack goes.
 		cloudWatchRoleRemoval = awscdk.RemovalPolicy_RETAIN
 	}
-	for _, key := range sortedKeys(env.Tags) {
+	for _, key := range slices.Sorted(maps.Keys(env.Tags)) {
 		awscdk.Tags_Of(stack).Add(jsii.String(key), jsii.String(env.Tags[key]), nil)
 	}
 
@@ -91,17 +63,6 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		Code:        props.Authorizer.Code(),
 	})
 	accessLogGroup := newAccessLogGroup(stack, env.Logging)
-	var cors *awsapigateway.CorsOptions
-	if env.CORS.Enabled() {
-		// Preflight OPTIONS methods answer browsers without a key: a
-		// preflight request never carries the Authorization header.
-		cors = &awsapigateway.CorsOptions{
-			AllowOrigins: jsii.Strings(env.CORS.AllowedOrigins...),
-			AllowHeaders: jsii.Strings(corsAllowHeaders...),
-			AllowMethods: jsii.Strings(corsAllowMethods(env)...),
-			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
-		}
-	}
 	api := awsapigateway.NewRestApi(stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName: jsii.String(env.StackName()),
 		Description: jsii.String("keygate " + env.Name + ": clients send Authorization: Bearer <api key>"),
@@ -111,7 +72,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		EndpointTypes:               &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		CloudWatchRole:              jsii.Bool(env.ManageCloudWatchRole),
 		CloudWatchRoleRemovalPolicy: cloudWatchRoleRemoval,
-		DefaultCorsPreflightOptions: cors,
+		DefaultCorsPreflightOptions: corsPreflightOptions(env),
 		DefaultMethodOptions: &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
 			Authorizer:        authorizer.Authorizer,
@@ -172,13 +133,4 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		output(logicalID("UsagePlanId", plan.Name), "Usage plan id of "+plan.Name, plans[plan.Name].UsagePlanId())
 	}
 	return &GatewayStack{Stack: stack, API: api, Authorizer: authorizer, UsagePlans: plans, KeyStacks: keyStacks, Monitoring: monitoring}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

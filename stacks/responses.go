@@ -64,18 +64,3 @@ func addGatewayResponses(api awsapigateway.RestApi, env config.Environment) {
 		})
 	}
 }
-
-// corsAllowHeaders are the request headers a browser may send cross-origin.
-var corsAllowHeaders = []string{"Authorization", "Content-Type"}
-
-// corsAllowOriginForErrors is the Access-Control-Allow-Origin value of the
-// gateway responses. Unlike method responses, a gateway response cannot
-// choose among several origins, so with more than one it echoes the
-// request's Origin header: the bodies carry only an error message and a
-// request id, never data.
-func corsAllowOriginForErrors(cors config.CORS) string {
-	if len(cors.AllowedOrigins) == 1 {
-		return "'" + cors.AllowedOrigins[0] + "'"
-	}
-	return "method.request.header.Origin"
-}
