@@ -26,8 +26,9 @@ var (
 
 // scaled synthesizes, once, an app of the shipped dev and environments
 // derived from it: "bulk" with 2,000 generated keys, "reordered" with dev's keys in
-// reverse order, one key added and its plans reversed, and "renamed" with
-// one key renamed and the stage throttle changed.
+// reverse order, one key added and its plans reversed, "renamed" with one
+// key renamed and the stage throttle changed, and "integrations" with HTTP
+// and Lambda routes.
 func scaled(t *testing.T) *synth.Assembly {
 	t.Helper()
 	scaledOnce.Do(func() {
@@ -70,8 +71,18 @@ func scaled(t *testing.T) *synth.Assembly {
 		renamed["apiKeys"] = renamedKeys
 		renamed["throttle"] = map[string]any{"rateLimit": 60, "burstLimit": 120}
 
+		// dev with routes to real backends instead of mocks.
+		integrations := copyMap(dev)
+		integrations["manageCloudWatchRole"] = false
+		integrations["routes"] = []any{
+			map[string]any{"path": "/orders/{id}", "methods": []any{"GET", "DELETE"}, "integration": map[string]any{
+				"type": "http", "url": "https://orders.internal.example.com/v1/orders/{id}", "timeoutMillis": 5000}},
+			map[string]any{"path": "/payments/{proxy+}", "methods": []any{"ANY"}, "integration": map[string]any{
+				"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:payments"}},
+		}
+
 		bulk["manageCloudWatchRole"] = false
-		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "reordered": reordered, "renamed": renamed}
+		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "reordered": reordered, "renamed": renamed, "integrations": integrations}
 		// Resource and output counts are what this app is for; the
 		// templates' shape is validated on the shipped config.
 		scaledAssembly = synth.Synthesize(t, outDir, context, false)
