@@ -1,84 +1,144 @@
-// Command guard compares two synthesized templates of a keygate stack and
-// reports every change that would delete or replace a resource clients
-// depend on (see package guard). Exit status: 0 no guarded change, 1 guarded
-// changes found, 2 the inputs could not be read.
+// Command guard compares two synthesized CloudFormation templates of a
+// keygate stack and reports every change that would delete or replace a
+// resource clients depend on; see package internal/guard for what is
+// guarded and why. `make diff` and the pull request and deploy workflows run
+// it.
 //
 //	guard [-json] BASE.template.json HEAD.template.json
-//	guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK   (nested stacks included)
+//	guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+//
+// Exit status: 0 nothing guarded changes, 1 guarded changes found, 2 usage,
+// read or parse error.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/keygate/keygate/internal/guard"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-const usage = `usage:
-  guard [-json] BASE.template.json HEAD.template.json
-  guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+// Exit statuses; the workflows tell 1 (a guarded change, which a label can
+// allow) from 2 (a broken run, which nothing should allow).
+const (
+	exitClean   = 0
+	exitGuarded = 1
+	exitError   = 2
+)
 
-Reports every change from BASE to HEAD that deletes or replaces an API key,
-usage plan, usage plan key, REST API, stage, log group or nested stack.
-Exit status: 0 none, 1 guarded changes, 2 bad input.
+const usage = `usage: guard [-json] BASE.template.json HEAD.template.json
+       guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+
+Compares two synthesized CloudFormation templates of one stack, BASE (deployed,
+or the merge base) and HEAD (about to be deployed), and reports every change that
+deletes or replaces a resource clients depend on: API keys, usage plans, usage
+plan keys, the REST API, stages, nested stacks (which hold the keys), and log
+groups (data loss). A logical ID that disappears, one that reappears under a new
+name, a type change, and a change to a property CloudFormation can only apply
+by replacement all count.
+
+With two cdk.out directories and a stack name, it compares STACK.template.json
+and every nested stack template it names (through aws:asset:path), pairing
+nested stacks by logical ID. A template that is just {} stands for a stack that
+is not deployed yet.
+
+  -json   print the findings as a JSON list (action, cause, type, logicalId,
+          stack, properties, retained, reason) instead of one line each
+
+Exit status: 0 nothing guarded changes, 1 guarded changes found,
+2 usage, read or parse error.
 `
 
+// run is the command without the process: arguments in, output written,
+// exit status returned, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("guard", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() { fmt.Fprint(stderr, usage) }
-	asJSON := flags.Bool("json", false, "print the findings as a JSON list")
+	flags.SetOutput(io.Discard) // errors are printed below, with the usage
+	asJSON := flags.Bool("json", false, "")
 	if err := flags.Parse(args); err != nil {
-		return 2
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return exitClean
+		}
+		return usageError(stderr, err.Error())
 	}
 	findings, err := compare(flags.Args())
+	var misuse usageMistake
+	if errors.As(err, &misuse) {
+		return usageError(stderr, string(misuse))
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "guard:", err)
-		return 2
+		return exitError
+	}
+
+	summary := "guard: no guarded changes"
+	if len(findings) > 0 {
+		summary = fmt.Sprintf("guard: %d guarded change(s)", len(findings))
 	}
 	if *asJSON {
 		if findings == nil {
-			findings = []guard.Finding{}
+			findings = []guard.Finding{} // [] rather than null for jq and friends
 		}
 		encoder := json.NewEncoder(stdout)
 		encoder.SetIndent("", "  ")
-		encoder.Encode(findings)
+		if err := encoder.Encode(findings); err != nil {
+			fmt.Fprintln(stderr, "guard: writing the findings:", err)
+			return exitError
+		}
+		fmt.Fprintln(stderr, summary) // stdout stays pure JSON
 	} else {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f)
 		}
-		if len(findings) == 0 {
-			fmt.Fprintln(stdout, "guard: no guarded changes")
-		} else {
-			fmt.Fprintf(stdout, "guard: %d guarded change(s)\n", len(findings))
+		if _, err := fmt.Fprintln(stdout, summary); err != nil {
+			fmt.Fprintln(stderr, "guard: writing the findings:", err)
+			return exitError
 		}
 	}
 	if len(findings) > 0 {
-		return 1
+		return exitGuarded
 	}
-	return 0
+	return exitClean
 }
 
+// usageMistake is an error in how guard was called, answered with the usage.
+type usageMistake string
+
+func (m usageMistake) Error() string { return string(m) }
+
+func usageError(stderr io.Writer, problem string) int {
+	fmt.Fprintf(stderr, "guard: %s\n\n%s", problem, usage)
+	return exitError
+}
+
+// compare picks the comparison the arguments ask for.
 func compare(args []string) ([]guard.Finding, error) {
+	for _, arg := range args {
+		// The flag package stops at the first argument; a flag after it
+		// would otherwise be taken for a file or a stack name.
+		if strings.HasPrefix(arg, "-") {
+			return nil, usageMistake(fmt.Sprintf("%s: flags go before the arguments", arg))
+		}
+	}
 	switch len(args) {
 	case 2:
-		base, err := os.ReadFile(args[0])
-		if err != nil {
-			return nil, err
+		for _, path := range args {
+			if info, err := os.Stat(path); err == nil && info.IsDir() {
+				return nil, usageMistake(fmt.Sprintf("%s is a directory: to compare cdk.out directories, name the stack too", path))
+			}
 		}
-		head, err := os.ReadFile(args[1])
-		if err != nil {
-			return nil, err
-		}
-		return guard.CompareTemplates(base, head)
+		return guard.CompareTemplateFiles(args[0], args[1])
 	case 3:
 		return guard.CompareAssemblies(args[0], args[1], args[2])
 	default:
-		return nil, fmt.Errorf("want two templates, or two cdk.out directories and a stack name\n%s", usage)
+		return nil, usageMistake(fmt.Sprintf("want 2 or 3 arguments, got %d", len(args)))
 	}
 }

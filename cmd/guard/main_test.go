@@ -18,40 +18,95 @@ func write(t *testing.T, dir, name, content string) string {
 	return path
 }
 
-func TestRunExitCodes(t *testing.T) {
+func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	base := write(t, dir, "base.json", `{"Resources": {"ApiKeyA": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "a"}}}}`)
-	same := write(t, dir, "same.json", `{"Resources": {"ApiKeyA": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "a", "Description": "now described"}}}}`)
+	described := write(t, dir, "described.json", `{"Resources": {"ApiKeyA": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "a", "Description": "now described"}}}}`)
 	renamed := write(t, dir, "renamed.json", `{"Resources": {"ApiKeyB": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "a"}}}}`)
 	broken := write(t, dir, "broken.json", `{"Resources":`)
 
+	cdkOut := filepath.Join(dir, "cdk.out")
+	if err := os.Mkdir(cdkOut, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, cdkOut, "keygate-dev.template.json", `{"Resources": {}}`)
+
 	tests := []struct {
+		name   string
 		args   []string
 		code   int
-		stdout string
-		stderr string
+		stdout string // a part of stdout
+		stderr string // a part of stderr
 	}{
-		{[]string{base, same}, 0, "guard: no guarded changes", ""},
-		{[]string{base, renamed}, 1, "REPLACE AWS::ApiGateway::ApiKey ApiKeyA: is gone while ApiKeyB of the same type appears", ""},
-		{[]string{base, broken}, 2, "", "is not a CloudFormation template"},
-		{[]string{base, filepath.Join(dir, "missing.json")}, 2, "", "no such file"},
-		{[]string{base}, 2, "", "usage:"},
-		{[]string{"-nope"}, 2, "", "usage:"},
+		{"no guarded change", []string{base, described}, 0, "guard: no guarded changes\n", ""},
+		{"guarded change", []string{base, renamed}, 1,
+			"REPLACE AWS::ApiGateway::ApiKey ApiKeyA: removed ApiKeyA, added ApiKeyB of the same type", ""},
+		{"summary counts", []string{base, renamed}, 1, "\nguard: 1 guarded change(s)\n", ""},
+		{"cdk.out directories", []string{cdkOut, cdkOut, "keygate-dev"}, 0, "guard: no guarded changes", ""},
+		{"help", []string{"-h"}, 0, "usage: guard", ""},
+
+		{"unparsable template", []string{base, broken}, 2, "", "guard: " + broken + ": not a JSON CloudFormation template"},
+		{"missing file", []string{base, filepath.Join(dir, "missing.json")}, 2, "", "no such file"},
+		{"unknown stack", []string{cdkOut, cdkOut, "keygate-qa"}, 2, "", `no stack "keygate-qa"`},
+		{"directories without a stack", []string{cdkOut, cdkOut}, 2, "", "name the stack too"},
+		{"one argument", []string{base}, 2, "", "want 2 or 3 arguments, got 1\n\nusage:"},
+		{"flag after the arguments", []string{base, renamed, "-json"}, 2, "", "flags go before the arguments"},
+		{"unknown flag", []string{"-nope", base, renamed}, 2, "", "flag provided but not defined: -nope"},
 	}
 	for _, tc := range tests {
-		var stdout, stderr bytes.Buffer
-		code := run(tc.args, &stdout, &stderr)
-		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-			t.Errorf("run(%v) = %d\nstdout: %s\nstderr: %s\nwant %d, %q, %q", tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
+					tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
+			}
+			if code == 2 && stdout.Len() > 0 {
+				t.Errorf("stdout on error: %s", stdout.String())
+			}
+		})
 	}
+}
 
-	var stdout bytes.Buffer
-	if code := run([]string{"-json", base, renamed}, &stdout, &bytes.Buffer{}); code != 1 {
-		t.Errorf("-json exit %d", code)
+func TestRunJSON(t *testing.T) {
+	dir := t.TempDir()
+	base := write(t, dir, "base.json", `{"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain"}}}`)
+	empty := write(t, dir, "empty.json", `{}`)
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"findings", []string{"-json", base, empty}, 1, `[
+  {
+    "action": "DELETE",
+    "cause": "removed",
+    "type": "AWS::Logs::LogGroup",
+    "logicalId": "Logs",
+    "retained": true,
+    "reason": "removed; CloudFormation deletes the log group: its logs are deleted (data loss) (retained: DeletionPolicy Retain keeps the old resource in the account, outside the stack)"
+  }
+]
+`},
+		{"no findings is an empty list", []string{"-json", base, base}, 0, "[]\n"},
 	}
-	var findings []map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &findings); err != nil || len(findings) != 1 || findings[0]["action"] != "REPLACE" || findings[0]["logicalId"] != "ApiKeyA" {
-		t.Errorf("-json output %s (%v)", stdout.String(), err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, &stdout, &stderr); code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %s)", code, tc.code, stderr.String())
+			}
+			if stdout.String() != tc.want {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), tc.want)
+			}
+			if !json.Valid(stdout.Bytes()) {
+				t.Errorf("stdout is not JSON")
+			}
+			if !strings.HasPrefix(stderr.String(), "guard: ") {
+				t.Errorf("no summary on stderr: %q", stderr.String())
+			}
+		})
 	}
 }

@@ -178,11 +178,11 @@ func TestFindingMessages(t *testing.T) {
 		want   []string
 	}{
 		{"key name changed", func(r map[string]res) { setProperty(r, "ApiKeyAcme", "Name", "acme-corp") }, []string{
-			"REPLACE AWS::ApiGateway::ApiKey ApiKeyAcme: property Name changes; CloudFormation replaces the key: every client using it is locked out (a new key has a new value) (retained: UpdateReplacePolicy Retain keeps the old resource in the account, outside the stack)",
+			"REPLACE AWS::ApiGateway::ApiKey ApiKeyAcme: property Name changes; CloudFormation replaces the key: every client holding its value is locked out (retained: UpdateReplacePolicy Retain keeps the old resource in the account, outside the stack)",
 			"REPLACE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme: property KeyId refers to ApiKeyAcme, which is replaced; CloudFormation replaces the key's attachment to its usage plan: the key's clients get 403 Forbidden until it is attached again",
 		}},
 		{"key renamed", func(r map[string]res) { r["ApiKeyAcmeCorp"] = r["ApiKeyAcme"]; delete(r, "ApiKeyAcme") }, []string{
-			"REPLACE AWS::ApiGateway::ApiKey ApiKeyAcme: removed ApiKeyAcme, added ApiKeyAcmeCorp of the same type (likely a rename, which CloudFormation carries out by deleting the key and creating a new one): every client using it is locked out (a new key has a new value) (retained: DeletionPolicy Retain keeps the old resource in the account, outside the stack)",
+			"REPLACE AWS::ApiGateway::ApiKey ApiKeyAcme: removed ApiKeyAcme, added ApiKeyAcmeCorp of the same type (likely a rename, which CloudFormation carries out by deleting the key and creating a new one): every client holding its value is locked out (retained: DeletionPolicy Retain keeps the old resource in the account, outside the stack)",
 		}},
 		{"log group removed", func(r map[string]res) { delete(r, "AccessLogs") }, []string{
 			"DELETE AWS::Logs::LogGroup AccessLogs: removed; CloudFormation deletes the log group: its logs are deleted (data loss)",

@@ -29,7 +29,7 @@ type rule struct {
 var rules = map[string]rule{
 	"AWS::ApiGateway::ApiKey": {
 		noun:   "the key",
-		impact: "every client using it is locked out (a new key has a new value)",
+		impact: "every client holding its value is locked out",
 		// CustomerId, Description, Enabled, StageKeys and Tags update with
 		// no interruption: disabling a key is deliberate, not guarded.
 		replacementProperties: []string{"GenerateDistinctId", "Name", "Value"},
