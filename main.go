@@ -44,6 +44,7 @@ func run() error {
 	if _, err := stacks.NewApp(app, cfg, moduleDir); err != nil {
 		return err
 	}
+	stacks.ApplyRulePacks(app)
 	app.Synth(nil)
 	return nil
 }

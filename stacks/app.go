@@ -18,7 +18,7 @@ type Gateways struct {
 }
 
 // NewApp adds one GatewayStack per configured environment to app, all sharing
-// one bundled authorizer, and applies the cdk-nag rule packs. cfg must come from config.Parse, which has already
+// one bundled authorizer. cfg must come from config.Parse, which has already
 // refused anything that could fail here.
 func NewApp(app awscdk.App, cfg config.Config, moduleDir string) (*Gateways, error) {
 	authorizer, err := NewGoLambdaAsset(moduleDir, AuthorizerPackage)
@@ -35,6 +35,5 @@ func NewApp(app awscdk.App, cfg config.Config, moduleDir string) (*Gateways, err
 			Authorizer:  authorizer,
 		}))
 	}
-	ApplyRulePacks(app)
 	return gateways, nil
 }

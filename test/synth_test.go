@@ -36,9 +36,10 @@ var (
 func shipped(t *testing.T) *synth.Assembly {
 	t.Helper()
 	shippedOnce.Do(func() {
-		// The shipped config is what CI validates: every template through
-		// aws-cdk-lib's CloudFormation validation (a failure panics here).
-		shippedAssembly = synth.Synthesize(t, outDir, synth.CDKJSONContext(t), true)
+		// The shipped config is what CI checks: every template through
+		// aws-cdk-lib's CloudFormation validation (a failure panics here)
+		// and the cdk-nag rule packs (see TestRulePacks…).
+		shippedAssembly = synth.Synthesize(t, outDir, synth.CDKJSONContext(t), synth.Checks{Validation: true, RulePacks: true})
 	})
 	if shippedAssembly == nil {
 		t.Fatal("synthesizing the shipped app failed in an earlier test")

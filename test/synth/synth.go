@@ -55,10 +55,17 @@ type Assembly struct {
 	Templates map[string]*Template // by stack name (keygate-dev, …)
 }
 
+// Checks are the synth-time checks an app runs besides building templates.
+type Checks struct {
+	// Validation runs aws-cdk-lib's CloudFormation template validation.
+	Validation bool
+	// RulePacks runs the cdk-nag rule packs, as main does.
+	RulePacks bool
+}
+
 // Synthesize builds and synthesizes an app from a CDK context, the way main
-// does, into dir; validate runs aws-cdk-lib's CloudFormation validation on
-// every template.
-func Synthesize(t testing.TB, dir string, context map[string]any, validate bool) *Assembly {
+// does, into dir, with the given checks.
+func Synthesize(t testing.TB, dir string, context map[string]any, checks Checks) *Assembly {
 	t.Helper()
 	cfg, err := config.FromContext(context)
 	if err != nil {
@@ -77,11 +84,14 @@ func Synthesize(t testing.TB, dir string, context map[string]any, validate bool)
 	app := awscdk.NewApp(&awscdk.AppProps{
 		Outdir:                          jsii.String(dir),
 		Context:                         &appContext,
-		BuiltinCloudFormationValidation: jsii.Bool(validate),
+		BuiltinCloudFormationValidation: jsii.Bool(checks.Validation),
 	})
 	gateways, err := stacks.NewApp(app, cfg, ModuleDir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if checks.RulePacks {
+		stacks.ApplyRulePacks(app)
 	}
 	app.Synth(nil)
 
