@@ -15,7 +15,7 @@ FUZZTIME ?= 30s
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./internal/bearer:FuzzParseAgreesWithValidationExpression ./lambda/authorizer/authorize:FuzzAuthorizeNeverAllowsWhatTheParserRefuses
 
-.PHONY: help synth test fuzz lint bench diff tools clean
+.PHONY: help synth test fuzz lint bench diff tools check-tools clean
 
 help:
 	@echo "make synth   synthesize every environment into cdk.out/ (keygate-dev, keygate-staging, keygate-prod)"
@@ -58,17 +58,16 @@ diff: tools
 	BASE='$(BASE)' FAIL_ON='$(FAIL_ON)' scripts/diff.sh
 
 ## tools: check Go and Node, install the pinned CDK CLI and the Go modules.
-tools: .cache/go-tools-checked node_modules/.package-lock.json .cache/go-modules
+tools: check-tools node_modules/.package-lock.json .cache/go-modules
 
-.cache/go-tools-checked:
+check-tools:
 	@command -v go >/dev/null || { echo "keygate needs Go (1.26 or newer) on PATH: https://go.dev/dl/"; exit 1; }
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "keygate needs Node.js (20 or newer) with npm on PATH: https://nodejs.org/"; exit 1; }
-	@mkdir -p .cache && touch $@
 
-node_modules/.package-lock.json: package-lock.json package.json
+node_modules/.package-lock.json: package-lock.json package.json | check-tools
 	npm ci --no-audit --no-fund --loglevel=error
 
-.cache/go-modules: go.mod go.sum
+.cache/go-modules: go.mod go.sum | check-tools
 	go mod download
 	@mkdir -p .cache && touch $@
 
