@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -96,7 +97,8 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 			Parameters:  &parameters,
 		})
 		planIDs := map[string]*string{}
-		for name := range parameters {
+		// In a fixed order: the nested template's bytes name its asset.
+		for _, name := range slices.Sorted(maps.Keys(parameters)) {
 			planIDs[name] = awscdk.NewCfnParameter(nested, jsii.String(name), &awscdk.CfnParameterProps{
 				Type:        jsii.String("String"),
 				Description: jsii.String("Usage plan id"),
