@@ -21,7 +21,7 @@ help:
 	@echo "make synth   synthesize every environment into cdk.out/ (keygate-dev, keygate-staging, keygate-prod)"
 	@echo "make test    run every test (config, authorizer, template assertions, golden snapshots)"
 	@echo "make diff    offline CloudFormation diff of the working tree against BASE (default: merge base with main)"
-	@echo "make lint    gofmt, go vet and actionlint on the workflows"
+	@echo "make lint    gofmt, go vet, actionlint on the workflows, CloudFormation validation of the templates"
 	@echo "make fuzz    fuzz the bearer parser for FUZZTIME per target (default $(FUZZTIME))"
 	@echo "make bench   authorizer benchmarks"
 
@@ -49,6 +49,10 @@ lint: tools
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	go tool actionlint
+	@# aws-cdk-lib's CloudFormation validation of every template (about 5 s)
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	  CDK_VALIDATION=true $(CDK) synth --quiet --output "$$out" >/dev/null && \
+	  echo "CloudFormation validation: every template passes"
 
 # BASE is the git ref to compare against; FAIL_ON=replace makes a guarded
 # change (a replaced or deleted API key, plan, stage, API or log group) fail.

@@ -23,11 +23,15 @@ import (
 // AWS Lambda Runtime Interface Emulator, the real Runtime API protocol, with
 // TOKEN events as API Gateway sends them.
 func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
-	dir := t.TempDir()
-	bootstrap, rie := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	goBuild(t, "CGO_ENABLED=0", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, ".")
-	// Pinned in go.mod as a tool dependency.
-	goBuild(t, "", "build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
+	// Pinned in go.mod as a tool dependency; go tool -n builds it once and
+	// names the cached binary.
+	rieOutput, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
+	if err != nil {
+		t.Fatalf("go tool -n aws-lambda-rie: %v", err)
+	}
+	rie := strings.TrimSpace(string(rieOutput))
 
 	address := freeLoopbackAddress(t)
 	output := &lockedBuffer{}
