@@ -26,9 +26,8 @@ func main() {
 
 func run() error {
 	// aws-cdk-lib's built-in CloudFormation validation costs about 5 s per
-	// synth here, more than everything else together. It is on in the test
-	// suite (every template of the shipped config is validated in CI) and
-	// opt-in here: CDK_VALIDATION=true make synth.
+	// synth here, more than everything else together: make lint (and so CI)
+	// runs it, and CDK_VALIDATION=true turns it on for any synth.
 	app := awscdk.NewApp(&awscdk.AppProps{
 		BuiltinCloudFormationValidation: jsii.Bool(os.Getenv("CDK_VALIDATION") == "true"),
 	})
