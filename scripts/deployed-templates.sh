@@ -10,10 +10,17 @@ stack=${1:?usage: deployed-templates.sh STACK OUTDIR}
 out=${2:?usage: deployed-templates.sh STACK OUTDIR}
 mkdir -p "$out"
 
-if ! aws cloudformation describe-stacks --stack-name "$stack" >/dev/null 2>&1; then
-  echo "$stack is not deployed yet" >&2
-  echo '{}' > "$out/$stack.template.json"
-  exit 0
+# Only "does not exist" means not deployed: any other failure (permissions,
+# throttling, a wrong region) must fail the run, or the guard would compare
+# against nothing and pass.
+if ! error=$(aws cloudformation describe-stacks --stack-name "$stack" 2>&1 >/dev/null); then
+  if grep -q "does not exist" <<<"$error"; then
+    echo "$stack is not deployed yet" >&2
+    echo '{}' > "$out/$stack.template.json"
+    exit 0
+  fi
+  echo "reading $stack failed: $error" >&2
+  exit 1
 fi
 
 template() {
