@@ -338,9 +338,12 @@ func TestFromContextOverrides(t *testing.T) {
 	context := map[string]any{
 		"keygate": keygate,
 		"keygate.environments.prod.logging.retentionDays": "90",
-		"keygate.environments.dev.stageName":              "sandbox",
 		"keygate.environments.dev.apiKeys":                `[{"name": "only", "plan": "standard"}]`,
-		"@aws-cdk/core:someFlag":                          true,
+		// Strings that look like JSON stay strings where the schema says so.
+		"keygate.environments.prod.account":    "210987654321",
+		"keygate.environments.prod.tags.audit": "true",
+		"keygate.environments.dev.stageName":   "2024",
+		"@aws-cdk/core:someFlag":               true,
 	}
 	cfg, err := FromContext(context)
 	if err != nil {
@@ -348,8 +351,10 @@ func TestFromContextOverrides(t *testing.T) {
 	}
 	prod, _ := cfg.Environment("prod")
 	dev, _ := cfg.Environment("dev")
-	if prod.Logging.RetentionDays != 90 || dev.StageName != "sandbox" || len(dev.APIKeys) != 1 || dev.APIKeys[0].Name != "only" {
-		t.Errorf("overrides not applied: prod retention %d, dev stage %q, dev keys %+v", prod.Logging.RetentionDays, dev.StageName, dev.APIKeys)
+	if prod.Logging.RetentionDays != 90 || dev.StageName != "2024" || len(dev.APIKeys) != 1 || dev.APIKeys[0].Name != "only" ||
+		prod.Account != "210987654321" || prod.Tags["audit"] != "true" {
+		t.Errorf("overrides not applied: prod retention %d, account %q, tags %v, dev stage %q, dev keys %+v",
+			prod.Logging.RetentionDays, prod.Account, prod.Tags, dev.StageName, dev.APIKeys)
 	}
 	// The override must not leak into the caller's context value.
 	if keygate.(map[string]any)["environments"].(map[string]any)["dev"].(map[string]any)["stageName"] != "dev" {

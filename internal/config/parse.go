@@ -52,7 +52,8 @@ func FromContext(context map[string]any) (Config, error) {
 	sort.Strings(overrides)
 	for _, key := range overrides {
 		var err *FieldError
-		root, err = setPath(root, strings.TrimPrefix(key, ContextKey+"."), overrideValue(context[key]))
+		path := strings.TrimPrefix(key, ContextKey+".")
+		root, err = setPath(root, path, overrideValue(path, context[key]))
 		if err != nil {
 			err.Path = key
 			errs = append(errs, *err)
@@ -211,11 +212,13 @@ func normalizeNumbers(v any) any {
 	return v
 }
 
-// overrideValue reads a -c value: JSON when it parses (numbers, booleans,
-// objects, lists), a plain string otherwise.
-func overrideValue(v any) any {
+// overrideValue reads a -c value for the key at path: kept as the string it
+// is where the schema expects a string (an account id such as 123456789012, a
+// tag value "true"), else read as JSON when it parses (numbers, booleans,
+// objects, lists), else a string.
+func overrideValue(path string, v any) any {
 	s, ok := v.(string)
-	if !ok {
+	if !ok || kindAt(path) == reflect.String {
 		return v
 	}
 	var parsed any
@@ -223,6 +226,43 @@ func overrideValue(v any) any {
 		return parsed
 	}
 	return s
+}
+
+// kindAt is the kind of value the schema expects at a dotted path below
+// "keygate", or reflect.Invalid where the path leaves the schema (the shape
+// check then reports it).
+func kindAt(path string) reflect.Kind {
+	parts := strings.Split(path, ".")
+	switch {
+	case parts[0] == "defaults":
+		parts = parts[1:]
+	case parts[0] == "environments" && len(parts) >= 2:
+		parts = parts[2:]
+	default:
+		return reflect.Invalid
+	}
+	t := reflect.TypeFor[Environment]()
+	for _, part := range parts {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			field, ok := fieldByName(jsonFields(t), part)
+			if !ok {
+				return reflect.Invalid
+			}
+			t = field.typ
+		case reflect.Slice, reflect.Map:
+			t = t.Elem()
+		default:
+			return reflect.Invalid
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind()
 }
 
 // setPath sets a dotted path ("environments.prod.logging.level",
