@@ -41,9 +41,14 @@ const buildTags = "lambda.norpc"
 
 // env is the build environment. CGO_ENABLED=0 makes a static binary that runs
 // on provided.al2023 whatever libc it has, and keeps the host's C toolchain
-// out of the output.
+// out of the output. The other settings that change the code the compiler
+// emits are pinned too, so a developer's environment cannot ship a different
+// binary under the same hash: the local toolchain only, no experiments, the
+// baseline arm64 and amd64 instruction sets.
 func (t Target) env() []string {
-	return append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH, "GOFLAGS=-mod=readonly")
+	return append(os.Environ(),
+		"CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH, "GOFLAGS=-mod=readonly",
+		"GOTOOLCHAIN=local", "GOEXPERIMENT=", "GOARM64=v8.0", "GOAMD64=v1", "GOFIPS140=off")
 }
 
 // buildArgs are the flags of a reproducible build; each one removes something
@@ -83,6 +88,7 @@ type listedPackage struct {
 	GoFiles    []string
 	CgoFiles   []string
 	SFiles     []string
+	SysoFiles  []string
 	EmbedFiles []string
 	Error      *struct{ Err string }
 }
@@ -94,7 +100,7 @@ type listedPackage struct {
 // build cache or any file the binary does not compile in, so stacks/, test/
 // and docs can change without changing the asset.
 func (t Target) SourceHash() (string, error) {
-	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,Standard,Module,GoFiles,CgoFiles,SFiles,EmbedFiles,Error", "-tags="+buildTags, t.Package)
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,Standard,Module,GoFiles,CgoFiles,SFiles,SysoFiles,EmbedFiles,Error", "-tags="+buildTags, t.Package)
 	cmd.Dir = t.ModuleDir
 	cmd.Env = t.env()
 	var stderr bytes.Buffer
@@ -119,7 +125,7 @@ func (t Target) SourceHash() (string, error) {
 		if pkg.Standard || pkg.Module == nil || !pkg.Module.Main {
 			continue // pinned by the Go version or by go.sum
 		}
-		for _, group := range [][]string{pkg.GoFiles, pkg.CgoFiles, pkg.SFiles, pkg.EmbedFiles} {
+		for _, group := range [][]string{pkg.GoFiles, pkg.CgoFiles, pkg.SFiles, pkg.SysoFiles, pkg.EmbedFiles} {
 			for _, name := range group {
 				files = append(files, filepath.Join(pkg.Dir, name))
 			}
@@ -128,12 +134,17 @@ func (t Target) SourceHash() (string, error) {
 	files = append(files, filepath.Join(t.ModuleDir, "go.mod"), filepath.Join(t.ModuleDir, "go.sum"))
 	slices.Sort(files)
 
-	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	// The toolchain and settings as the build will see them (same directory,
+	// same environment).
+	goEnv := exec.Command("go", "env", "GOVERSION", "GOOS", "GOARCH", "GOARM64", "GOAMD64", "GOEXPERIMENT", "GOFIPS140", "CGO_ENABLED")
+	goEnv.Dir = t.ModuleDir
+	goEnv.Env = t.env()
+	settings, err := goEnv.Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOVERSION: %w", err)
+		return "", fmt.Errorf("go env: %w", err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "go %s\nargs %q\n", strings.TrimSpace(string(goVersion)), t.buildArgs("bootstrap"))
+	fmt.Fprintf(h, "go env\n%s\nargs %q\n", settings, t.buildArgs("bootstrap"))
 	for _, file := range files {
 		rel, err := filepath.Rel(t.ModuleDir, file)
 		if err != nil {
