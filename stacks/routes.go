@@ -123,8 +123,10 @@ func newIntegration(scope constructs.Construct, api awsapigateway.RestApi, env c
 		code := strconv.Itoa(status)
 		return awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
 				RequestTemplates: &map[string]*string{"application/json": jsii.String(`{"statusCode": ` + code + `}`)},
-				// The mock answers whatever the client sent.
-				PassthroughBehavior: awsapigateway.PassthroughBehavior_WHEN_NO_TEMPLATES,
+				// NEVER: a body of another content type would otherwise pass
+				// through in place of the template, the mock would find no
+				// statusCode and answer 500; this way it gets 415.
+				PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
 				IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
 					StatusCode:        jsii.String(code),
 					ResponseTemplates: &map[string]*string{"application/json": jsii.String(in.Body)},

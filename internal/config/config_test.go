@@ -29,7 +29,7 @@ const validJSON = `{
     ]
   },
   "environments": {
-    "dev": {"stageName": "dev", "manageCloudWatchRole": true, "logging": {"dataTrace": true}},
+    "dev": {"stageName": "dev", "account": "111111111111", "region": "eu-west-1", "manageCloudWatchRole": true, "logging": {"dataTrace": true}},
     "prod": {"stageName": "prod", "production": true, "account": "123456789012", "region": "eu-west-1",
              "manageCloudWatchRole": true, "authorizerCacheTtlSeconds": 0, "tags": {"team": "platform"}}
   }
@@ -174,7 +174,8 @@ func TestParseRejectsWithPathAndFix(t *testing.T) {
 				"environments.prod.alarms.latencyP99Millis: 0 is out of range",
 				"environments.prod.alarms.authorizerErrors: 0 is out of range",
 				"environments.prod.alarms.authorizerLatencyP99Millis: 20000 is out of range"}},
-		{"CloudWatch role in another region is another place", "environments.prod.account", nil, []string{}},
+		{"an owner without an account overlaps every account", "environments.prod.account", nil,
+			[]string{`environments.prod.manageCloudWatchRole: environment "dev" (account/region 111111111111/eu-west-1) may already manage`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,13 +324,19 @@ func TestParseCrossReferences(t *testing.T) {
 }
 
 func TestCloudWatchRoleOwnedOncePerAccountAndRegion(t *testing.T) {
-	// Both environment-agnostic: they could land in the same place.
+	// prod without an account could land in dev's.
 	text := withChange(t, "environments.prod", map[string]any{"stageName": "prod", "manageCloudWatchRole": true})
 	_, err := ParseJSON([]byte(text))
-	assertErrors(t, err, `environments.prod.manageCloudWatchRole: environment "dev" already manages the API Gateway CloudWatch role of account/region (unset)/(unset)`)
+	assertErrors(t, err, `environments.prod.manageCloudWatchRole: environment "dev" (account/region 111111111111/eu-west-1) may already manage`)
+
+	// An account without a region overlaps the same account in any region.
+	text = withChange(t, "environments.dev", map[string]any{"stageName": "dev", "manageCloudWatchRole": true, "account": "123456789012"})
+	_, err = ParseJSON([]byte(text))
+	assertErrors(t, err, `environments.prod.manageCloudWatchRole: environment "dev" (account/region 123456789012/(unset)) may already manage`)
 
 	// Different accounts: fine.
-	mustParse(t, validJSON)
+	text = withChange(t, "environments.dev", map[string]any{"stageName": "dev", "manageCloudWatchRole": true, "account": "111111111111"})
+	mustParse(t, text)
 }
 
 func TestFromContextOverrides(t *testing.T) {

@@ -394,24 +394,26 @@ func validateIntegration(path string, in Integration, params map[string]bool) Er
 // region's API Gateway CloudWatch role (AWS::ApiGateway::Account) exists once
 // per account and region, so two stacks that both manage it would overwrite
 // each other's setting and the second deploy fails or the first loses logs.
-// Stacks without an account or region could land anywhere, so they count as
-// the same place.
+// An unset account or region could be any, so it overlaps every value.
 func validateAcrossEnvironments(envs []Environment) Errors {
 	var errs Errors
-	owner := map[string]string{}
+	var owners []Environment
 	for _, env := range envs {
 		if !env.ManageCloudWatchRole {
 			continue
 		}
-		place := orUnset(env.Account) + "/" + orUnset(env.Region)
-		if first, taken := owner[place]; taken {
-			errs = append(errs, FieldError{
-				Path: "environments." + env.Name + ".manageCloudWatchRole",
-				Msg:  fmt.Sprintf("environment %q already manages the API Gateway CloudWatch role of account/region %s (one per account and region); set this to false, or give the environments different accounts or regions", first, place),
-			})
-			continue
+		overlaps := func(a, b string) bool { return a == "" || b == "" || a == b }
+		for _, owner := range owners {
+			if overlaps(owner.Account, env.Account) && overlaps(owner.Region, env.Region) {
+				errs = append(errs, FieldError{
+					Path: "environments." + env.Name + ".manageCloudWatchRole",
+					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); set this to false, or give both environments accounts and regions that differ",
+						owner.Name, orUnset(owner.Account), orUnset(owner.Region)),
+				})
+				break
+			}
 		}
-		owner[place] = env.Name
+		owners = append(owners, env)
 	}
 	return errs
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/keygate/keygate/internal/bearer"
 )
 
 // testKey is shaped like an API Gateway key but is not one.
@@ -116,6 +118,9 @@ func FuzzAuthorizeNeverAllowsWhatTheParserRefuses(f *testing.F) {
 	f.Add("", "")
 	f.Fuzz(func(t *testing.T, token, arn string) {
 		response, decision, err := Authorize(event(token, arn))
+		if _, parseErr := bearer.Parse(token); parseErr != nil && err == nil {
+			t.Fatalf("allowed a token the parser refuses (%v)", parseErr)
+		}
 		if err != nil {
 			if len(response.PolicyDocument.Statement) != 0 || response.UsageIdentifierKey != "" || decision.Outcome == Allow {
 				t.Fatalf("error %v with a response %+v", err, response)
