@@ -35,6 +35,7 @@ const (
 
 const usage = `usage: guard [-json] BASE.template.json HEAD.template.json
        guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+       guard -summary BASE_CDK_OUT HEAD_CDK_OUT STACK
 
 Compares two synthesized CloudFormation templates of one stack, BASE (deployed,
 or the merge base) and HEAD (about to be deployed), and reports every change that
@@ -49,8 +50,11 @@ and every nested stack template it names (through aws:asset:path), pairing
 nested stacks by logical ID. A template that is just {} stands for a stack that
 is not deployed yet.
 
-  -json   print the findings as a JSON list (action, cause, type, logicalId,
-          stack, properties, retained, reason) instead of one line each
+  -json     print the findings as a JSON list (action, cause, type, logicalId,
+            stack, properties, retained, reason) instead of one line each
+  -summary  instead of the guarded changes, list every resource added,
+            modified, removed or replaced, nested stacks included, after a
+            count of each (make diff prints it); exit status 0 or 2
 
 Exit status: 0 nothing guarded changes, 1 guarded changes found,
 2 usage, read or parse error.
@@ -62,12 +66,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("guard", flag.ContinueOnError)
 	flags.SetOutput(io.Discard) // errors are printed below, with the usage
 	asJSON := flags.Bool("json", false, "")
+	summarize := flags.Bool("summary", false, "")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
 			return exitClean
 		}
 		return usageError(stderr, err.Error())
+	}
+	if *summarize {
+		return summary(flags.Args(), stdout, stderr)
 	}
 	findings, err := compare(flags.Args())
 	var misuse usageMistake
@@ -105,6 +113,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(findings) > 0 {
 		return exitGuarded
+	}
+	return exitClean
+}
+
+// summary prints every resource change of a stack between two cdk.out
+// directories: cdk diff --template shows the root template only.
+func summary(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 3 {
+		return usageError(stderr, fmt.Sprintf("-summary wants two cdk.out directories and a stack, got %d arguments", len(args)))
+	}
+	s, err := guard.Summarize(args[0], args[1], args[2])
+	if err != nil {
+		fmt.Fprintln(stderr, "guard:", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "%s: %s (nested stacks included)\n", args[2], s)
+	for _, c := range s.Changes {
+		fmt.Fprintln(stdout, "  "+c.String())
 	}
 	return exitClean
 }
