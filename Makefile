@@ -65,7 +65,7 @@ diff: tools
 tools: check-tools node_modules/.package-lock.json .cache/go-modules
 
 check-tools:
-	@command -v go >/dev/null || { echo "keygate needs Go (1.26 or newer) on PATH: https://go.dev/dl/"; exit 1; }
+	@command -v go >/dev/null || { echo "keygate needs Go (1.26.6 or newer) on PATH: https://go.dev/dl/"; exit 1; }
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "keygate needs Node.js (20 or newer) with npm on PATH: https://nodejs.org/"; exit 1; }
 
 node_modules/.package-lock.json: package-lock.json package.json | check-tools
