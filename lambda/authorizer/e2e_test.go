@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,14 +37,25 @@ func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 
 	address := freeLoopbackAddress(t)
 	output := &lockedBuffer{}
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", address, bootstrap)
+	ctx, stop := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", address, bootstrap)
 	cmd.Stdout, cmd.Stderr = output, output
+	// On SIGTERM the emulator kills the function's process (which it runs in
+	// a process group of its own) and exits; SIGKILL would leave that
+	// process behind. WaitDelay bounds the wait, then kills.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
+	exited := make(chan struct{})
+	go func() {
 		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-exited
 	})
 	url := "http://" + address + "/2015-03-31/functions/function/invocations"
 
@@ -51,14 +64,18 @@ func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		payload, _ := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: token, MethodArn: methodARN})
 		var response *http.Response
 		var err error
-		// The emulator needs a moment to listen: retry a refused connection
-		// for a bounded number of attempts.
-		for attempt := 0; attempt < 100; attempt++ {
+		// The emulator needs a moment to listen: retry a failed connection
+		// until a deadline generous enough for a loaded machine.
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			response, err = http.Post(url, "application/json", bytes.NewReader(payload))
-			if err == nil {
+			if err == nil || time.Now().After(deadline) {
 				break
 			}
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-exited:
+				t.Fatalf("the emulator exited: %v\n%s", cmd.ProcessState, output.String())
+			default:
+			}
 		}
 		if err != nil {
 			t.Fatalf("emulator never answered: %v\n%s", err, output.String())
@@ -76,9 +93,13 @@ func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	if allowed["usageIdentifierKey"] != testKey || allowed["principalId"] != authorize.Fingerprint(testKey) {
 		t.Errorf("allow response: principalId %v, usage identifier key present: %v", allowed["principalId"], allowed["usageIdentifierKey"] == testKey)
 	}
-	resource := fmt.Sprint(at(allowed, "policyDocument", "Statement"))
-	if !strings.Contains(resource, "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/*/*") || !strings.Contains(resource, "Allow") {
-		t.Errorf("policy statement = %s", resource)
+	var statements []events.IAMPolicyStatement
+	if encoded, err := json.Marshal(at(allowed, "policyDocument", "Statement")); err != nil || json.Unmarshal(encoded, &statements) != nil {
+		t.Fatalf("allow response has no policy statements: %v", at(allowed, "policyDocument"))
+	}
+	const stageWildcard = "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/*/*"
+	if len(statements) != 1 || statements[0].Effect != "Allow" || fmt.Sprint(statements[0].Action) != "[execute-api:Invoke]" || fmt.Sprint(statements[0].Resource) != "["+stageWildcard+"]" {
+		t.Errorf("policy statements = %+v, want one Allow of execute-api:Invoke on %s", statements, stageWildcard)
 	}
 	if at(allowed, "context", "keyFingerprint") != authorize.Fingerprint(testKey) {
 		t.Errorf("context = %v", allowed["context"])
@@ -115,8 +136,15 @@ func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 		if d["requestId"] == "" || d["requestId"] == nil {
 			t.Errorf("decision without request id: %v", d)
 		}
+		wantFingerprint := authorize.Fingerprint(testKey) // allow, and error with a well-formed key
+		if d["decision"] == authorize.Deny {
+			wantFingerprint = ""
+		}
+		if d["fingerprint"] != wantFingerprint {
+			t.Errorf("decision %v/%v: fingerprint %v, want %q", d["decision"], d["reason"], d["fingerprint"], wantFingerprint)
+		}
 	}
-	if want := "allow/ deny/missing deny/scheme deny/extra-token deny/length error/bad-event"; strings.Join(outcomes, " ") != want {
+	if want := "allow/ deny/missing deny/scheme deny/extra-token deny/length error/bad-method-arn"; strings.Join(outcomes, " ") != want {
 		t.Errorf("decisions = %q, want %q", strings.Join(outcomes, " "), want)
 	}
 	if strings.Contains(output.String(), testKey) {

@@ -29,7 +29,7 @@ func TestHandlerLogsOneLinePerDecisionWithoutTheKey(t *testing.T) {
 		{"Bearer " + testKey, methodARN, "allow", "", ""},
 		{"Bearer " + testKey + " extra", methodARN, "deny", "extra-token", "Unauthorized"},
 		{"Basic " + testKey, methodARN, "deny", "scheme", "Unauthorized"},
-		{"Bearer " + testKey, "arn:aws:s3:::bucket", "error", "bad-event", authorize.ErrBadEvent.Error()},
+		{"Bearer " + testKey, "arn:aws:s3:::bucket", "error", "bad-method-arn", authorize.ErrBadEvent.Error()},
 	}
 	for _, tc := range tests {
 		var logs bytes.Buffer
@@ -68,9 +68,10 @@ func TestHandlerLogsOneLinePerDecisionWithoutTheKey(t *testing.T) {
 }
 
 // BenchmarkInvoke measures the whole in-process path the Lambda runtime
-// takes: decode the JSON event, decide, log, encode the JSON response.
+// takes: decode the JSON event, decide, log, encode the JSON response,
+// through the same wrapper lambda.Start puts around the handler.
 func BenchmarkInvoke(b *testing.B) {
-	var invoke lambda.Handler = &handler{logger: slog.New(slog.NewJSONHandler(discard{}, nil))}
+	invoke := lambda.NewHandler(&handler{logger: slog.New(slog.NewJSONHandler(discard{}, nil))})
 	payload, _ := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: "Bearer " + testKey, MethodArn: methodARN})
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
 	b.ReportAllocs()

@@ -32,46 +32,73 @@ const (
 	Fail  = "error"
 )
 
+// Reasons for Fail, beside the bearer.Err… reasons for Deny.
+const (
+	ReasonBadMethodARN = "bad-method-arn" // not an execute-api method ARN with an API id and a stage
+	ReasonBadEventType = "bad-event-type" // a REQUEST event sent to a TOKEN authorizer
+)
+
 // Decision is what was decided and why: the content of the one log line per
 // invocation. It never holds the key, only its fingerprint.
 type Decision struct {
 	Outcome     string // Allow, Deny or Fail
-	Reason      string // why not Allow: a bearer.Err… reason or "bad-event"
+	Reason      string // why not Allow: a bearer.Err… reason or a Reason… constant
 	Fingerprint string // of the key, when the header held a well-formed one
 }
 
 // invokeAction is shared by every response: it is only ever read (marshaled).
 var invokeAction = []string{"execute-api:Invoke"}
 
+// stageWildcard follows "<api-id>/<stage>/" in the policy resource: every
+// method, every resource path.
+const stageWildcard = "*/*"
+
 // Authorize decides a TOKEN event. An accepted key gets an Allow on every
 // method and resource of the calling stage, with the key as the usage
 // identifier key (API Gateway then enforces its usage plan) and its
-// fingerprint as principal. Anything else is ErrUnauthorized or ErrBadEvent.
+// fingerprint as principal. A refused header is ErrUnauthorized (401); an
+// event that cannot be scoped to a stage is ErrBadEvent (500). Neither
+// comes with a policy.
 func Authorize(event events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, Decision, error) {
 	key, err := bearer.Parse(event.AuthorizationToken)
 	if err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, Decision{Outcome: Deny, Reason: err.Error()}, ErrUnauthorized
 	}
-	fingerprint := Fingerprint(key)
-	resource, ok := StageARN(event.MethodArn)
+	var fingerprint [fingerprintLength]byte
+	writeFingerprint(&fingerprint, key)
+	stage, ok := stagePrefix(event.MethodArn)
 	if !ok || (event.Type != "" && event.Type != "TOKEN") {
-		return events.APIGatewayCustomAuthorizerResponse{}, Decision{Outcome: Fail, Reason: "bad-event", Fingerprint: fingerprint}, ErrBadEvent
+		reason := ReasonBadMethodARN
+		if ok {
+			reason = ReasonBadEventType
+		}
+		return events.APIGatewayCustomAuthorizerResponse{}, Decision{Outcome: Fail, Reason: reason, Fingerprint: string(fingerprint[:])}, ErrBadEvent
 	}
-	// One allocation backs the statement, its resource list and the
-	// context value (a *string marshals as the string, and unlike a string
-	// it goes into an interface without another allocation): this runs on
-	// every uncached request.
-	backing := &allowBacking{resource: [1]string{resource}, fingerprint: fingerprint}
+
+	// This runs on every request the authorizer cache misses, so the
+	// response takes four allocations: one string holding both the
+	// fingerprint and the resource, one struct backing the statement, its
+	// resource list and the context value (a *string marshals as the
+	// string, and unlike a string goes into an interface without another
+	// allocation), and the context map's two.
+	var text strings.Builder
+	text.Grow(fingerprintLength + len(stage) + len(stageWildcard))
+	text.Write(fingerprint[:])
+	text.WriteString(stage)
+	text.WriteString(stageWildcard)
+	principal, resource := text.String()[:fingerprintLength], text.String()[fingerprintLength:]
+
+	backing := &allowBacking{resource: [1]string{resource}, fingerprint: principal}
 	backing.statement[0] = events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: backing.resource[:]}
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: fingerprint,
+		PrincipalID: principal,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version:   "2012-10-17",
 			Statement: backing.statement[:],
 		},
 		Context:            map[string]any{ContextFingerprint: &backing.fingerprint},
 		UsageIdentifierKey: key,
-	}, Decision{Outcome: Allow, Fingerprint: fingerprint}, nil
+	}, Decision{Outcome: Allow, Fingerprint: principal}, nil
 }
 
 // ContextFingerprint is the authorizer context key of the key fingerprint
@@ -84,19 +111,35 @@ type allowBacking struct {
 	fingerprint string
 }
 
+// fingerprintPrefix marks a value as a key fingerprint wherever it shows up.
+const fingerprintPrefix = "kf-"
+
+// fingerprintLength is the length of a fingerprint: the prefix and 12 bytes
+// of SHA-256 in hex.
+const fingerprintLength = len(fingerprintPrefix) + 2*12
+
 // Fingerprint names a key in logs and as principalId
 // ($context.authorizer.principalId in the access log) without revealing it:
-// the first 12 bytes of its SHA-256, hex. The same key always has the same
-// fingerprint, so one client's requests can be followed across logs.
+// "kf-" and the first 12 bytes of its SHA-256, in hex. The same key always
+// has the same fingerprint, so one client's requests can be followed
+// across logs and to its usage plan, while the key itself, which is the
+// client's credential, stays out of every log. 96 bits keep collisions
+// between a gateway's keys out of reach; API Gateway keys are random, at
+// least 20 characters, so the hash cannot be turned back into a key.
 func Fingerprint(key string) string {
-	// Hash from a stack copy: converting a key longer than 32 bytes with
-	// []byte(key) would allocate.
+	var fingerprint [fingerprintLength]byte
+	writeFingerprint(&fingerprint, key)
+	return string(fingerprint[:])
+}
+
+func writeFingerprint(dst *[fingerprintLength]byte, key string) {
+	// Hash from a stack copy: []byte(key) would allocate for keys longer
+	// than 32 bytes. Parse guarantees len(key) <= MaxKeyLength; a longer
+	// key would be truncated, and Authorize never passes one.
 	var buf [bearer.MaxKeyLength]byte
 	sum := sha256.Sum256(buf[:copy(buf[:], key)])
-	var out [3 + 24]byte
-	copy(out[:], "kf-")
-	hex.Encode(out[3:], sum[:12])
-	return string(out[:])
+	copy(dst[:], fingerprintPrefix)
+	hex.Encode(dst[len(fingerprintPrefix):], sum[:12])
 }
 
 // StageARN turns a method ARN,
@@ -111,6 +154,17 @@ func Fingerprint(key string) string {
 // next requests, whatever method they call: a policy for the one method
 // ARN would deny them with 403. Wider than the stage it must not be.
 func StageARN(methodARN string) (string, bool) {
+	stage, ok := stagePrefix(methodARN)
+	if !ok {
+		return "", false
+	}
+	return stage + stageWildcard, true
+}
+
+// stagePrefix returns methodARN through "<api-id>/<stage>/", after checking
+// every part of it: API Gateway always sends a well-formed method ARN, so
+// anything else is a fault to report, never a policy to guess.
+func stagePrefix(methodARN string) (string, bool) {
 	rest := methodARN
 	var fields [5]string // arn, partition, service, region, account
 	for i := range fields {
@@ -133,11 +187,10 @@ func StageARN(methodARN string) (string, bool) {
 		return "", false
 	}
 	method, _, _ := strings.Cut(rest, "/")
-	if method == "" {
+	if !isMethod(method) {
 		return "", false
 	}
-	prefixLength := len(methodARN) - len(rest) // through "<stage>/"
-	return methodARN[:prefixLength] + "*/*", true
+	return methodARN[:len(methodARN)-len(rest)], true
 }
 
 // Partitions that have API Gateway.
@@ -185,6 +238,21 @@ func isName(s string, stage bool) bool {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
 		case stage && (c >= 'A' && c <= 'Z' || c == '-' || c == '_'):
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isMethod checks the HTTP method of a method ARN: upper-case letters, as
+// API Gateway sends them (an ANY method arrives as the request's method).
+// A "*" would mean the ARN is a pattern, not a request.
+func isMethod(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
 			return false
 		}
 	}

@@ -70,23 +70,31 @@ func TestAuthorizeRefusesWithUnauthorized(t *testing.T) {
 func TestAuthorizeFailsOnAnEventItCannotScope(t *testing.T) {
 	for _, arn := range []string{
 		"",
-		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod",   // no method
-		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4",        // no stage
-		"arn:aws:lambda:eu-west-1:123456789012:function:x/prod/GET/",   // another service
-		"arn:aws:execute-api:eu-west-1:12345:abc123def4/prod/GET/",     // bad account
-		"arn:aws:execute-api:eu-west-1:123456789012:*/prod/GET/",       // wildcard api
-		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/*/GET/", // wildcard stage
-		"arn:aws:execute-api:eu-west-1:123456789012:/prod/GET/",        // empty api id
-		"arn:evil:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/",
-		"arn:aws:execute-api::123456789012:abc123def4/prod/GET/",
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod",       // no method
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4",            // no stage
+		"arn:aws:lambda:eu-west-1:123456789012:function:x/prod/GET/",       // another service
+		"arn:aws:execute-api:eu-west-1:12345:abc123def4/prod/GET/",         // bad account
+		"arn:aws:execute-api:eu-west-1:123456789012:*/prod/GET/",           // wildcard api
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/*/GET/",     // wildcard stage
+		"arn:aws:execute-api:eu-west-1:123456789012:/prod/GET/",            // empty api id
+		"arn:evil:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/", // unknown partition
+		"arn:aws:execute-api::123456789012:abc123def4/prod/GET/",           // no region
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/*/",    // wildcard method
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4//GET/",      // empty stage
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod//",     // empty method
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123def4/pr*d/GET/",  // wildcard inside the stage
+		"arn:aws:execute-api:eu-west-1:123456789012:abc/123/prod/GET/",     // slash in the api id
+		"ARN:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/",  // not "arn"
+		"arn:aws:execute-api:eu-west-1:123456789012:ABC123/prod/GET/",      // API ids are lower case
 	} {
 		response, decision, err := Authorize(event("Bearer "+testKey, arn))
-		if !errors.Is(err, ErrBadEvent) || decision.Outcome != Fail || len(response.PolicyDocument.Statement) != 0 {
+		if !errors.Is(err, ErrBadEvent) || decision != (Decision{Outcome: Fail, Reason: ReasonBadMethodARN, Fingerprint: Fingerprint(testKey)}) || len(response.PolicyDocument.Statement) != 0 {
 			t.Errorf("%q: err %v, decision %+v, response %+v", arn, err, decision, response)
 		}
 	}
-	if _, _, err := Authorize(events.APIGatewayCustomAuthorizerRequest{Type: "REQUEST", AuthorizationToken: "Bearer " + testKey, MethodArn: methodARN}); !errors.Is(err, ErrBadEvent) {
-		t.Errorf("REQUEST event: %v", err)
+	_, decision, err := Authorize(events.APIGatewayCustomAuthorizerRequest{Type: "REQUEST", AuthorizationToken: "Bearer " + testKey, MethodArn: methodARN})
+	if !errors.Is(err, ErrBadEvent) || decision.Reason != ReasonBadEventType {
+		t.Errorf("REQUEST event: %v, %+v", err, decision)
 	}
 }
 
@@ -95,6 +103,8 @@ func TestStageARNIsPartitionAware(t *testing.T) {
 		{"arn:aws:execute-api:us-east-1:123456789012:a1b2c3/dev/POST/", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/dev/*/*"},
 		{"arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3/prod/GET/x/y", "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3/prod/*/*"},
 		{"arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3/Stage_2-b/DELETE/a", "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3/Stage_2-b/*/*"},
+		{"arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/test-invoke-stage/GET", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/test-invoke-stage/*/*"},
+		{"arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod/PATCH/a/*/b", "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/prod/*/*"},
 	}
 	for _, tc := range tests {
 		if got, ok := StageARN(tc.methodARN); !ok || got != tc.want {
@@ -111,11 +121,17 @@ func TestFingerprintIsStableAndDoesNotRevealTheKey(t *testing.T) {
 	}
 }
 
+// FuzzAuthorizeNeverAllowsWhatTheParserRefuses holds Authorize to its
+// contract on any token and method ARN: no panic, no Allow for a token
+// bearer.Parse refuses, no response alongside an error, and an Allow only
+// ever for the method ARN's own stage, with the token's key.
 func FuzzAuthorizeNeverAllowsWhatTheParserRefuses(f *testing.F) {
 	f.Add("Bearer "+testKey, methodARN)
 	f.Add("bearer  "+testKey+"==", "arn:aws-cn:execute-api:cn-north-1:123456789012:a/b/GET/")
 	f.Add("Bearer "+testKey+" x", methodARN)
 	f.Add("", "")
+	f.Add("Bearer "+testKey, "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/*/GET/")
+	f.Add("Bearer "+testKey, "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/\n")
 	f.Fuzz(func(t *testing.T, token, arn string) {
 		response, decision, err := Authorize(event(token, arn))
 		if _, parseErr := bearer.Parse(token); parseErr != nil && err == nil {
