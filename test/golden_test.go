@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -90,10 +91,9 @@ func firstDifference(want, got []byte) string {
 			g = gotLines[i]
 		}
 		if !bytes.Equal(w, g) {
-			return "first difference at line " + itoa(i+1) + ":\n- " + string(w) + "\n+ " + string(g)
+			return "first difference at line " + strconv.Itoa(i+1) + ":\n- " + string(w) + "\n+ " + string(g)
 		}
 	}
 	return ""
 }
 
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
