@@ -96,4 +96,3 @@ func firstDifference(want, got []byte) string {
 	}
 	return ""
 }
-
