@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -171,6 +172,24 @@ func (tpl *Template) Only(t *testing.T, typ string) (string, Resource) {
 	ids := tpl.OfType(typ)
 	if len(ids) != 1 {
 		t.Fatalf("%s: want exactly one %s, got %v", tpl.File, typ, ids)
+	}
+	return ids[0], tpl.Resources[ids[0]]
+}
+
+// AuthorizerFunction returns the Lambda function the stack's one API Gateway
+// authorizer invokes (other functions, such as CDK's LogRetention provider,
+// may sit beside it).
+func (tpl *Template) AuthorizerFunction(t *testing.T) (string, Resource) {
+	t.Helper()
+	_, authorizer := tpl.Only(t, "AWS::ApiGateway::Authorizer")
+	var ids []string
+	for _, id := range RefsIn(authorizer.Properties["AuthorizerUri"]) {
+		if tpl.Resources[id].Type == "AWS::Lambda::Function" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s: the authorizer invokes functions %v, want exactly one", tpl.File, ids)
 	}
 	return ids[0], tpl.Resources[ids[0]]
 }
