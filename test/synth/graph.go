@@ -2,8 +2,6 @@ package synth
 
 import (
 	"math/big"
-	"regexp"
-	"strings"
 )
 
 // Graph is the creation order CloudFormation must follow across a stack and
@@ -71,46 +69,12 @@ func (g *Graph) add(prefix string, tpl *Template, start int) {
 			}
 		}
 		targets := append(r.DependsOnIDs(), RefsIn(r.Properties)...)
-		targets = append(targets, subRefs(r.Properties)...)
 		for _, target := range targets {
 			if _, ok := tpl.Resources[target]; ok {
 				g.edge(from, g.index[prefix+target])
 			}
 		}
 	}
-}
-
-var subVariable = regexp.MustCompile(`\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}`)
-
-// subRefs lists the logical ids named as ${Id} or ${Id.Attr} in Fn::Sub strings.
-func subRefs(v any) []string {
-	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if sub, ok := v["Fn::Sub"]; ok {
-				s, _ := sub.(string)
-				if list, ok := sub.([]any); ok && len(list) > 0 {
-					s, _ = list[0].(string)
-				}
-				for _, m := range subVariable.FindAllStringSubmatch(s, -1) {
-					if !strings.HasPrefix(m[1], "AWS") {
-						out = append(out, m[1])
-					}
-				}
-			}
-			for _, e := range v {
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	return out
 }
 
 // Ancestors returns, for every node, the set of nodes that must be complete

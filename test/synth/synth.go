@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -225,8 +226,11 @@ func Ref(v any) string {
 	return ""
 }
 
-// RefsIn lists every logical ID referenced anywhere in a value (pseudo
-// parameters such as AWS::Region left out).
+// subVariable is a ${LogicalId} or ${LogicalId.Attribute} in an Fn::Sub string.
+var subVariable = regexp.MustCompile(`\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}`)
+
+// RefsIn lists every logical ID referenced anywhere in a value, by Ref,
+// Fn::GetAtt or Fn::Sub (pseudo parameters such as AWS::Region left out).
 func RefsIn(v any) []string {
 	var out []string
 	var walk func(any)
@@ -238,6 +242,15 @@ func RefsIn(v any) []string {
 					out = append(out, id)
 				}
 				return
+			}
+			if sub, ok := v["Fn::Sub"]; ok {
+				s, _ := sub.(string)
+				if list, ok := sub.([]any); ok && len(list) > 0 {
+					s, _ = list[0].(string)
+				}
+				for _, m := range subVariable.FindAllStringSubmatch(s, -1) {
+					out = append(out, m[1])
+				}
 			}
 			for _, e := range v {
 				walk(e)
