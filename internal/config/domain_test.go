@@ -209,3 +209,26 @@ func TestDomainNamesAcrossEnvironments(t *testing.T) {
 	// Different names in one region are fine.
 	mustParse(t, withDomains(t, zone("api-dev.example.com", "Z1", nil), zone("api.example.com", "Z1", nil), nil))
 }
+
+// TestDomainFromCommandLine sets a domain with -c overrides alone, as a
+// user trying it out would: strings stay strings, lists and booleans parse.
+func TestDomainFromCommandLine(t *testing.T) {
+	var keygate any
+	json.Unmarshal([]byte(validJSON), &keygate)
+	cfg, err := FromContext(map[string]any{
+		"keygate":                               keygate,
+		"keygate.environments.prod.domain.name": "api.example.com",
+		"keygate.environments.prod.domain.hostedZoneId":              "Z0123456789ABCDEFGHIJ",
+		"keygate.environments.prod.domain.hostedZoneName":            "example.com",
+		"keygate.environments.prod.domain.basePath":                  "2026",
+		"keygate.environments.prod.domain.disableExecuteApiEndpoint": "false",
+		"keygate.environments.prod.sourceIps.allow":                  `["192.0.2.0/24"]`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := cfg.Environment("prod")
+	if prod.Domain == nil || prod.Domain.BasePath != "2026" || prod.ExecuteAPIEndpointDisabled() || len(prod.SourceIPs.Allow) != 1 {
+		t.Errorf("domain %+v, endpoint disabled %v, source IPs %+v", prod.Domain, prod.ExecuteAPIEndpointDisabled(), prod.SourceIPs)
+	}
+}

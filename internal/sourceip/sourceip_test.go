@@ -284,3 +284,28 @@ func TestPolicyLengthGrowsWithTheRanges(t *testing.T) {
 		t.Errorf("700 ranges: %d characters, expected more than the quota", n)
 	}
 }
+
+// BenchmarkPermits is the per-request cost of the rules in a local gateway:
+// a realistic list of a few partner ranges and a blocked subnet.
+func BenchmarkPermits(b *testing.B) {
+	rules := Rules{
+		Allow: mustPrefixes(b, "203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/26", "2001:db8::/32", "10.0.0.0/8"),
+		Deny:  mustPrefixes(b, "203.0.113.64/26", "10.20.0.0/16"),
+	}
+	addrs := []netip.Addr{netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("203.0.113.70"), netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("2001:db8::1")}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rules.Permits(addrs[i%len(addrs)])
+	}
+}
+
+func BenchmarkPolicy(b *testing.B) {
+	var rules Rules
+	for i := range 100 {
+		rules.Allow = append(rules.Allow, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i), 0}), 24))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rules.PolicyLength(true)
+	}
+}
