@@ -88,6 +88,8 @@ func validateEnvironment(path string, env Environment) Errors {
 	errs = append(errs, validateAPIKeys(path, env)...)
 	errs = append(errs, validateCloudFormationLimits(path, env)...)
 	errs = append(errs, validateRoutes(path, env.Routes)...)
+	errs = append(errs, validateDomain(path, env)...)
+	errs = append(errs, validateSourceIPs(path, env)...)
 	if env.CORS.Enabled() {
 		for i, route := range env.Routes {
 			if j := slices.Index(route.Methods, "OPTIONS"); j >= 0 {
@@ -450,7 +452,7 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		}
 		owners = append(owners, env)
 	}
-	return errs
+	return append(errs, validateDomainsAcrossEnvironments(envs)...)
 }
 
 func orUnset(s string) string {
