@@ -140,7 +140,7 @@ func TestDomainRejectsWithPathAndFix(t *testing.T) {
 
 func TestCertificateNeedsTheRegion(t *testing.T) {
 	text := withDomains(t, nil, map[string]any{"name": "api.example.com", "certificateArn": certEUWest1}, nil)
-	_, err := ParseJSON([]byte(strings.Replace(text, `"region":"eu-west-1","stageName":"prod"`, `"stageName":"prod"`, 1)))
+	_, err := ParseJSON([]byte(strings.Replace(text, `"region":"eu-west-1","routes"`, `"routes"`, 1)))
 	assertErrors(t, err, "environments.prod.domain.certificateArn: is in eu-west-1, but the environment has no region; a REGIONAL custom domain needs its certificate in the stack's own region, so set region to eu-west-1")
 }
 
