@@ -55,6 +55,7 @@ func newWebACL(scope constructs.Construct, env config.Environment, stage awsapig
 			CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
 				ResponseCode:          jsii.Number(429),
 				CustomResponseBodyKey: jsii.String(rateLimitedBodyKey),
+				ResponseHeaders:       wafCORSHeaders(env.CORS),
 			},
 		}},
 		Statement: &awswafv2.CfnWebACL_StatementProperty{
@@ -102,4 +103,21 @@ func newWebACL(scope constructs.Construct, env config.Environment, stage awsapig
 	// The stage must exist before WAF can attach to it.
 	association.Node().AddDependency(stage)
 	return acl
+}
+
+// wafCORSHeaders let a browser on the allowed origin read WAF's 429, which
+// never passes through API Gateway's gateway responses (and their CORS
+// headers). A custom response may carry any header but content-type, under
+// its own name: WAF prefixes x-amzn-waf- only to headers it inserts into
+// forwarded requests (AWS WAF developer guide, "Custom responses for Block
+// actions"; CloudFormation, AWS::WAFv2::WebACL CustomHTTPHeader). A response
+// cannot choose among several origins, so only a single one (or "*") is sent.
+func wafCORSHeaders(cors config.CORS) *[]any {
+	if len(cors.AllowedOrigins) != 1 {
+		return nil
+	}
+	return &[]any{&awswafv2.CfnWebACL_CustomHTTPHeaderProperty{
+		Name:  jsii.String("Access-Control-Allow-Origin"),
+		Value: jsii.String(cors.AllowedOrigins[0]),
+	}}
 }

@@ -102,6 +102,8 @@ func scaled(t *testing.T) *synth.Assembly {
 		// CDK grants the invoke permission itself.
 		pinned := copyMap(integrations)
 		pinned["account"], pinned["region"] = "123456789012", "eu-west-1"
+		pinned["cors"] = map[string]any{"allowedOrigins": []any{"https://app.example.com"}}
+		pinned["waf"] = map[string]any{"enabled": true}
 
 		bulk["manageCloudWatchRole"] = false
 		bulkplus["manageCloudWatchRole"] = false
