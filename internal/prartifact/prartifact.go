@@ -7,7 +7,7 @@
 // a token that may comment. The privileged job treats it as data only (it
 // runs no code from it) and, before anything else, Check makes sure it is
 // small, holds only the files a cloud assembly and the pull request's
-// metadata consist of, names only the stacks the base branch deploys, and
+// metadata consist of, names only keygate stacks, and
 // asks the CDK CLI to do nothing but read templates (no asset that builds
 // with a command of its own, no Docker image).
 // See GitHub Security Lab, "Preventing pwn requests"
@@ -60,15 +60,28 @@ var (
 	errNotChecked = errors.New("artifact refused")
 )
 
-// Check checks the artifact unpacked in dir, expecting exactly the root
-// stacks in stacks, and returns its pr.json. Every problem is listed.
-func Check(dir string, stacks []string, limits Limits) (PR, error) {
+// StackName is a keygate root stack: keygate- and an environment name as
+// the config allows it (internal/config: a lowercase letter, then up to 30
+// lowercase letters, digits or '-').
+var StackName = regexp.MustCompile(`^keygate-[a-z][a-z0-9-]{0,30}$`)
+
+// Artifact is what a checked artifact holds.
+type Artifact struct {
+	PR PR
+	// Stacks are the root stacks of its cloud assembly, sorted. A pull
+	// request may add or remove an environment, so any keygate stack name
+	// is accepted; each diff job looks for its own.
+	Stacks []string
+}
+
+// Check checks the artifact unpacked in dir. Every problem is listed.
+func Check(dir string, limits Limits) (Artifact, error) {
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return PR{}, err
+		return Artifact{}, err
 	}
 	for _, e := range entries {
 		if !slices.Contains(topLevel, e.Name()) {
@@ -111,7 +124,7 @@ func Check(dir string, stacks []string, limits Limits) (PR, error) {
 		return nil
 	})
 	if walkErr != nil {
-		return PR{}, walkErr
+		return Artifact{}, walkErr
 	}
 	if files > limits.MaxFiles {
 		report("%d files, more than %d", files, limits.MaxFiles)
@@ -121,7 +134,7 @@ func Check(dir string, stacks []string, limits Limits) (PR, error) {
 	}
 	if len(problems) > 0 {
 		// Nothing is parsed from an artifact of the wrong shape.
-		return PR{}, fmt.Errorf("%w:\n  %s", errNotChecked, strings.Join(problems, "\n  "))
+		return Artifact{}, fmt.Errorf("%w:\n  %s", errNotChecked, strings.Join(problems, "\n  "))
 	}
 
 	var pr PR
@@ -141,11 +154,12 @@ func Check(dir string, stacks []string, limits Limits) (PR, error) {
 			report("approved-changes.json: %v", err)
 		}
 	}
-	problems = append(problems, checkAssembly(assembly, stacks)...)
+	stacks, assemblyProblems := checkAssembly(assembly)
+	problems = append(problems, assemblyProblems...)
 	if len(problems) > 0 {
-		return PR{}, fmt.Errorf("%w:\n  %s", errNotChecked, strings.Join(problems, "\n  "))
+		return Artifact{}, fmt.Errorf("%w:\n  %s", errNotChecked, strings.Join(problems, "\n  "))
 	}
-	return pr, nil
+	return Artifact{PR: pr, Stacks: stacks}, nil
 }
 
 // manifest is the part of a cloud assembly's manifest.json checked here.
@@ -169,12 +183,11 @@ type assetManifest struct {
 	DockerImages map[string]any `json:"dockerImages"`
 }
 
-func checkAssembly(dir string, stacks []string) []string {
-	var problems []string
+func checkAssembly(dir string) (stacks, problems []string) {
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return []string{"cdk.out: " + err.Error()}
+		return nil, []string{"cdk.out: " + err.Error()}
 	}
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
@@ -187,9 +200,8 @@ func checkAssembly(dir string, stacks []string) []string {
 	}
 	var m manifest
 	if err := readJSON(filepath.Join(dir, "manifest.json"), &m); err != nil {
-		return append(problems, "cdk.out/manifest.json: "+err.Error())
+		return nil, append(problems, "cdk.out/manifest.json: "+err.Error())
 	}
-	var found []string
 	for id, a := range m.Artifacts {
 		if !slices.Contains(allowedKinds, a.Type) {
 			report("cdk.out/manifest.json: artifact %s of type %q; a keygate assembly has only %s", id, a.Type, strings.Join(allowedKinds, ", "))
@@ -197,14 +209,19 @@ func checkAssembly(dir string, stacks []string) []string {
 		}
 		switch a.Type {
 		case "aws:cloudformation:stack":
-			if !slices.Contains(stacks, id) {
-				report("cdk.out/manifest.json: stack %q is not one the base branch deploys (%s)", id, strings.Join(stacks, ", "))
+			if !StackName.MatchString(id) {
+				report("cdk.out/manifest.json: stack %q is not a keygate stack (keygate-<environment>)", id)
 				continue
 			}
-			found = append(found, id)
 			if a.Properties.TemplateFile != id+".template.json" {
 				report("cdk.out/manifest.json: stack %s has template file %q, want %s.template.json", id, a.Properties.TemplateFile, id)
+				continue
 			}
+			if _, err := os.Stat(filepath.Join(dir, id+".template.json")); err != nil {
+				report("cdk.out/%s.template.json: %v", id, err)
+				continue
+			}
+			stacks = append(stacks, id)
 		case "cdk:asset-manifest":
 			if !assemblyFile.MatchString(a.Properties.File) {
 				report("cdk.out/manifest.json: asset manifest %s is file %q", id, a.Properties.File)
@@ -225,17 +242,12 @@ func checkAssembly(dir string, stacks []string) []string {
 			}
 		}
 	}
-	for _, s := range stacks {
-		if !slices.Contains(found, s) {
-			report("cdk.out/manifest.json: no stack %s", s)
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, s+".template.json")); err != nil {
-			report("cdk.out/%s.template.json: %v", s, err)
-		}
+	if len(stacks) == 0 && len(problems) == 0 {
+		report("cdk.out/manifest.json: no keygate stack")
 	}
+	slices.Sort(stacks)
 	slices.Sort(problems)
-	return problems
+	return stacks, problems
 }
 
 func readJSON(path string, v any) error {

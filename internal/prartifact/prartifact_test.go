@@ -40,12 +40,15 @@ func artifact(t *testing.T) string {
 }
 
 func TestCheckAcceptsAKeygateArtifact(t *testing.T) {
-	pr, err := Check(artifact(t), []string{"keygate-dev"}, DefaultLimits)
+	a, err := Check(artifact(t), DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr != (PR{Number: 7, HeadSHA: head, BaseSHA: base}) {
-		t.Errorf("pr.json read as %+v", pr)
+	if a.PR != (PR{Number: 7, HeadSHA: head, BaseSHA: base}) {
+		t.Errorf("pr.json read as %+v", a.PR)
+	}
+	if len(a.Stacks) != 1 || a.Stacks[0] != "keygate-dev" {
+		t.Errorf("stacks %v, want [keygate-dev]", a.Stacks)
 	}
 }
 
@@ -54,12 +57,11 @@ func TestCheckRefusesWhatAPullRequestCouldSmuggleIn(t *testing.T) {
 		name   string
 		change func(t *testing.T, dir string)
 		limits Limits
-		stacks []string
 		want   string
 	}{
-		{"an extra top-level file", func(t *testing.T, dir string) { write(t, dir, "run.sh", "curl evil") }, DefaultLimits, nil, "run.sh: not part of"},
-		{"a cdk.json beside the assembly", func(t *testing.T, dir string) { write(t, dir, "cdk.out/cdk.json", `{"plugin": ["./evil"]}`) }, DefaultLimits, nil, "cdk.out/cdk.json: not a file of a keygate cloud assembly"},
-		{"a directory (a bundled asset)", func(t *testing.T, dir string) { write(t, dir, "cdk.out/asset.abc/bootstrap", "ELF") }, DefaultLimits, nil, "a directory"},
+		{"an extra top-level file", func(t *testing.T, dir string) { write(t, dir, "run.sh", "curl evil") }, DefaultLimits, "run.sh: not part of"},
+		{"a cdk.json beside the assembly", func(t *testing.T, dir string) { write(t, dir, "cdk.out/cdk.json", `{"plugin": ["./evil"]}`) }, DefaultLimits, "cdk.out/cdk.json: not a file of a keygate cloud assembly"},
+		{"a directory (a bundled asset)", func(t *testing.T, dir string) { write(t, dir, "cdk.out/asset.abc/bootstrap", "ELF") }, DefaultLimits, "a directory"},
 		{"a symlink to a runner file", func(t *testing.T, dir string) {
 			link := filepath.Join(dir, "cdk.out", "tree.json")
 			if err := os.Remove(link); err != nil {
@@ -68,39 +70,39 @@ func TestCheckRefusesWhatAPullRequestCouldSmuggleIn(t *testing.T) {
 			if err := os.Symlink("/etc/passwd", link); err != nil {
 				t.Fatal(err)
 			}
-		}, DefaultLimits, nil, "not a regular file"},
+		}, DefaultLimits, "not a regular file"},
 		{"a stack the base branch does not deploy", func(t *testing.T, dir string) {
 			replaceIn(t, dir, "cdk.out/manifest.json", `"keygate-dev": {`, `"keygate-dev": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "keygate-dev.template.json"}}, "evil": {`)
-		}, DefaultLimits, nil, `stack "evil" is not one the base branch deploys`},
-		{"a missing stack", func(t *testing.T, dir string) {}, DefaultLimits, []string{"keygate-dev", "keygate-prod"}, "no stack keygate-prod"},
+		}, DefaultLimits, `stack "evil" is not a keygate stack`},
+		{"a stack without its template", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "cdk.out", "keygate-dev.template.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, DefaultLimits, "cdk.out/keygate-dev.template.json: stat"},
 		{"a template elsewhere", func(t *testing.T, dir string) {
 			replaceIn(t, dir, "cdk.out/manifest.json", `"templateFile": "keygate-dev.template.json"`, `"templateFile": "../../etc/x.template.json"`)
-		}, DefaultLimits, nil, "has template file"},
+		}, DefaultLimits, "has template file"},
 		{"an asset built by a command", func(t *testing.T, dir string) {
 			replaceIn(t, dir, "cdk.out/keygate-dev.assets.json", `"packaging": "zip"`, `"executable": ["sh", "-c", "curl evil"]`)
-		}, DefaultLimits, nil, "built by a command"},
+		}, DefaultLimits, "built by a command"},
 		{"a Docker image", func(t *testing.T, dir string) {
 			replaceIn(t, dir, "cdk.out/keygate-dev.assets.json", `"dockerImages": {}`, `"dockerImages": {"x": {}}`)
-		}, DefaultLimits, nil, "Docker image assets"},
+		}, DefaultLimits, "Docker image assets"},
 		{"an artifact kind the CLI would act on", func(t *testing.T, dir string) {
 			replaceIn(t, dir, "cdk.out/manifest.json", `"type": "cdk:tree"`, `"type": "cdk:cloud-assembly"`)
-		}, DefaultLimits, nil, `of type "cdk:cloud-assembly"`},
-		{"a file that is not JSON", func(t *testing.T, dir string) { write(t, dir, "cdk.out/keygate-dev.template.json", "Resources:") }, DefaultLimits, nil, "cdk.out/keygate-dev.template.json: not JSON"},
-		{"a short commit in pr.json", func(t *testing.T, dir string) { replaceIn(t, dir, "pr.json", head, "main") }, DefaultLimits, nil, "full 40-hex commits"},
-		{"no pull request number", func(t *testing.T, dir string) { replaceIn(t, dir, "pr.json", `"number": 7`, `"number": 0`) }, DefaultLimits, nil, "not a pull request number"},
-		{"a file too large", func(t *testing.T, dir string) {}, Limits{MaxFiles: 100, MaxFileBytes: 100, MaxBytes: 1 << 20}, nil, "more than 100"},
-		{"too large in all", func(t *testing.T, dir string) {}, Limits{MaxFiles: 100, MaxFileBytes: 1 << 20, MaxBytes: 200}, nil, "bytes in all"},
-		{"too many files", func(t *testing.T, dir string) {}, Limits{MaxFiles: 3, MaxFileBytes: 1 << 20, MaxBytes: 1 << 20}, nil, "files, more than 3"},
+		}, DefaultLimits, `of type "cdk:cloud-assembly"`},
+		{"a file that is not JSON", func(t *testing.T, dir string) { write(t, dir, "cdk.out/keygate-dev.template.json", "Resources:") }, DefaultLimits, "cdk.out/keygate-dev.template.json: not JSON"},
+		{"a short commit in pr.json", func(t *testing.T, dir string) { replaceIn(t, dir, "pr.json", head, "main") }, DefaultLimits, "full 40-hex commits"},
+		{"no pull request number", func(t *testing.T, dir string) { replaceIn(t, dir, "pr.json", `"number": 7`, `"number": 0`) }, DefaultLimits, "not a pull request number"},
+		{"a file too large", func(t *testing.T, dir string) {}, Limits{MaxFiles: 100, MaxFileBytes: 100, MaxBytes: 1 << 20}, "more than 100"},
+		{"too large in all", func(t *testing.T, dir string) {}, Limits{MaxFiles: 100, MaxFileBytes: 1 << 20, MaxBytes: 200}, "bytes in all"},
+		{"too many files", func(t *testing.T, dir string) {}, Limits{MaxFiles: 3, MaxFileBytes: 1 << 20, MaxBytes: 1 << 20}, "files, more than 3"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := artifact(t)
 			tc.change(t, dir)
-			stacks := tc.stacks
-			if stacks == nil {
-				stacks = []string{"keygate-dev"}
-			}
-			_, err := Check(dir, stacks, tc.limits)
+			_, err := Check(dir, tc.limits)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Check: %v; want an error containing %q", err, tc.want)
 			}
