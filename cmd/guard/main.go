@@ -6,6 +6,7 @@
 //
 //	guard [-json] BASE.template.json HEAD.template.json
 //	guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+//	guard [-json] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
 //
 // Exit status: 0 nothing guarded changes, 1 guarded changes found, 2 usage,
 // read or parse error.
@@ -35,6 +36,7 @@ const (
 
 const usage = `usage: guard [-json] BASE.template.json HEAD.template.json
        guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+       guard [-json] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
        guard -summary BASE_CDK_OUT HEAD_CDK_OUT STACK
 
 Compares two synthesized CloudFormation templates of one stack, BASE (deployed,
@@ -52,6 +54,11 @@ is not deployed yet.
 
   -json     print the findings as a JSON list (action, cause, type, logicalId,
             stack, properties, retained, reason) instead of one line each
+  -allow    an approvals file (deploy/approved-changes.json): a finding that an
+            approval names exactly (stack, nestedStack, logicalId, type, action)
+            is printed as APPROVED and does not count; approvals of STACK
+            that match nothing are printed as stale (remove them). With
+            -json, stdout lists only the findings still guarded
   -summary  instead of the guarded changes, list every resource added,
             modified, removed or replaced, nested stacks included, after a
             count of each (make diff prints it); exit status 0 or 2
@@ -67,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(io.Discard) // errors are printed below, with the usage
 	asJSON := flags.Bool("json", false, "")
 	summarize := flags.Bool("summary", false, "")
+	allowPath := flags.String("allow", "", "")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -85,6 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "guard:", err)
 		return exitError
+	}
+	if *allowPath != "" {
+		return decide(*allowPath, flags.Args(), findings, *asJSON, stdout, stderr)
 	}
 
 	summary := "guard: no guarded changes"
