@@ -65,6 +65,14 @@ func newCustomDomain(stack awscdk.Stack, env config.Environment, api awsapigatew
 			Validation: awscertificatemanager.CertificateValidation_FromDns(zone),
 		})
 		out.Certificate.Node().DefaultChild().(awscdk.CfnResource).OverrideLogicalId(jsii.String(CustomDomainCertificateLogicalID))
+		// Retained when it leaves the stack (DeletionPolicy
+		// RetainExceptOnCreate, UpdateReplacePolicy Retain): ACM refuses to
+		// delete a certificate API Gateway still holds, and it holds it for
+		// a while after its domain is deleted, so deleting both in one
+		// update or stack deletion can fail "Certificate ... is in use"
+		// (aws/aws-cdk#36265, aws/aws-cdk#16608). A create that rolls back
+		// still deletes it. The README says how to delete a retained one.
+		out.Certificate.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE)
 		certificateARN = out.Certificate.CertificateArn()
 	}
 
@@ -119,6 +127,8 @@ func newCustomDomain(stack awscdk.Stack, env config.Environment, api awsapigatew
 		out.AliasRecord.OverrideLogicalId(jsii.String(CustomDomainAliasLogicalID))
 	}
 
+	protectAPIUntilTheDomainServes(api, *d, out)
+
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(description), Value: value})
 	}
@@ -128,17 +138,77 @@ func newCustomDomain(stack awscdk.Stack, env config.Environment, api awsapigatew
 	return out
 }
 
-// disableExecuteAPIEndpoint is the RestApi's DisableExecuteApiEndpoint:
-// unset without a custom domain (the shipped templates stay as they were),
-// explicit where one is configured, so that turning it back on is a change
-// CloudFormation applies. A change here changes the RestApi and so the
-// deployment's logical ID (aws-cdk-lib hashes the RestApi's properties into
-// it), which the setting needs: it "takes effect when you update any
-// setting on any stage, such as updating the deployment"
+// disableExecuteAPIEndpoint is the RestApi's DisableExecuteApiEndpoint,
+// always written, false without a custom domain: CloudFormation does not
+// reset a RestApi property that leaves the template (it left removed
+// BinaryMediaTypes and Policy in force: aws-cloudformation/cloudformation-coverage-roadmap#1894,
+// aws/aws-cdk#21840), so removing a domain that had switched the endpoint
+// off must say false to switch it back on. A change here changes the
+// RestApi and so the deployment's logical ID (aws-cdk-lib hashes the
+// RestApi's properties into it), which the setting needs: it "takes effect
+// when you update any setting on any stage, such as updating the
+// deployment"
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-disable-default-endpoint.html).
 func disableExecuteAPIEndpoint(env config.Environment) *bool {
-	if env.Domain == nil {
-		return nil
-	}
 	return jsii.Bool(env.ExecuteAPIEndpointDisabled())
+}
+
+// APITLSPolicy is the security policy and endpoint access mode of the REST
+// API itself where it has a custom domain: the domain's policy, because
+// "when you invoke that custom domain name, API Gateway uses the security
+// policy of the API to negotiate the TLS handshake", and AWS recommends
+// the same policy on both
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-update.html).
+// Without it the API keeps the REGIONAL default, TLS_1_0, and the domain's
+// TLS 1.3 policy would not hold.
+//
+// An enhanced (SecurityPolicy_…) policy needs an endpoint access mode on
+// the API too ("Endpoint access mode is required for the specified
+// security policy": aws/aws-sam-cli#9007); a legacy one takes none
+// (accessMode ""). The API's mode is BASIC, whatever the domain's: STRICT
+// on an API checks that a request's SNI host matches the API's own
+// endpoint
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html#apigateway-security-policies-endpoint-access-mode),
+// and the documentation does not say that requests arriving through a
+// custom domain, whose SNI is the domain's name, pass it; nobody here can
+// try it. BASIC is the mode AWS documents for moving to an enhanced policy,
+// it changes nothing about which requests reach the API (the API had no
+// access mode before), and STRICT still holds where it matters: on the
+// domain, for every request through it. The default endpoint, where an
+// API's STRICT would apply, is off by default with a domain.
+func APITLSPolicy(d config.Domain) (securityPolicy, accessMode string) {
+	if d.AccessMode() == "" {
+		return d.Policy(), ""
+	}
+	return d.Policy(), config.AccessModeBasic
+}
+
+// protectAPIUntilTheDomainServes gives the REST API the domain's TLS policy
+// (APITLSPolicy) and makes its update wait for the domain, the certificate
+// keygate creates and the alias record. Adding a domain to a live
+// environment switches the default endpoint off by default, and without the
+// wait CloudFormation could do that before the certificate is issued or the
+// name resolves, or while the certificate's validation fails and the stack
+// rolls back, cutting off every client of the execute-api URL for nothing.
+// There is no cycle: the domain, certificate and record refer to nothing of
+// the API; only the base path mapping does, and the API does not wait for
+// it. (Clients of the old URL are still cut off once the new deployment
+// reaches the stage: the README's migration keeps the endpoint on first.)
+func protectAPIUntilTheDomainServes(api awsapigateway.RestApi, d config.Domain, domain *CustomDomain) {
+	cfnAPI := api.Node().DefaultChild().(awsapigateway.CfnRestApi)
+	// The props exist on CfnRestApi (aws-cdk-go v2.275) but not on the
+	// RestApi construct.
+	policy, accessMode := APITLSPolicy(d)
+	cfnAPI.SetSecurityPolicy(jsii.String(policy))
+	if accessMode != "" {
+		cfnAPI.SetEndpointAccessMode(jsii.String(accessMode))
+	}
+	cfnAPI.AddDependency(domain.Domain)
+	if domain.Certificate != nil {
+		cfnAPI.AddDependency(domain.Certificate.Node().DefaultChild().(awscdk.CfnResource))
+	}
+	if domain.AliasRecord != nil {
+		cfnAPI.AddDependency(domain.AliasRecord)
+	}
 }

@@ -36,7 +36,13 @@ type AccessLogField struct {
 // $context.error.message", API Gateway developer guide, "Variables for
 // access logging"). identity.apiKeyId is the key's id, never
 // identity.apiKey (its value); authorizer.principalId is the authorizer's
-// fingerprint of the key.
+// fingerprint of the key. tlsVersion and cipherSuite are what the client
+// negotiated, so that the security policy can be checked after a deploy
+// ("To monitor which TLS protocol and ciphers clients used ... use the
+// $context.tlsVersion and $context.cipherSuite context variables in your
+// access logs":
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html);
+// API Gateway writes them from its own fixed set of names.
 var AccessLogFields = []AccessLogField{
 	{Key: "requestId", Variable: "$context.requestId"},
 	{Key: "extendedRequestId", Variable: "$context.extendedRequestId"},
@@ -44,6 +50,8 @@ var AccessLogFields = []AccessLogField{
 	{Key: "httpMethod", Variable: "$context.httpMethod"},
 	{Key: "resourcePath", Variable: "$context.resourcePath"},
 	{Key: "protocol", Variable: "$context.protocol"},
+	{Key: "tlsVersion", Variable: "$context.tlsVersion"},
+	{Key: "cipherSuite", Variable: "$context.cipherSuite"},
 	{Key: "status", Variable: "$context.status"},
 	{Key: "responseLength", Variable: "$context.responseLength"},
 	{Key: "responseLatency", Variable: "$context.responseLatency"},

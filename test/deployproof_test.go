@@ -23,6 +23,8 @@ var generatedVariables = map[string]string{
 	"$context.httpMethod":                    "GET",
 	"$context.resourcePath":                  "/echo/{proxy+}",
 	"$context.protocol":                      "HTTP/1.1",
+	"$context.tlsVersion":                    "TLSv1.3",
+	"$context.cipherSuite":                   "TLS_AES_128_GCM_SHA256",
 	"$context.status":                        "403",
 	"$context.responseLength":                "58",
 	"$context.responseLatency":               "12",

@@ -167,7 +167,7 @@ func TestStageLogsTracesAndThrottles(t *testing.T) {
 		}
 		for _, v := range []string{"requestId", "extendedRequestId", "requestTime", "httpMethod", "resourcePath", "status",
 			"responseLatency", "integrationLatency", "identity.sourceIp", "identity.apiKeyId", "authorizer.principalId",
-			"authorizer.error", "error.responseType", "error.messageString", "xrayTraceId"} {
+			"authorizer.error", "error.responseType", "error.messageString", "xrayTraceId", "tlsVersion", "cipherSuite"} {
 			if !values["$context."+v] {
 				t.Errorf("access log lacks $context.%s", v)
 			}

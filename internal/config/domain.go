@@ -337,8 +337,8 @@ func validateSourceIPs(path string, env Environment) Errors {
 	check("allow", env.SourceIPs.Allow)
 	check("deny", env.SourceIPs.Deny)
 	if len(errs) == 0 {
-		if n := env.SourceIPs.Rules().PolicyLength(env.CORS.Enabled()); n > sourceip.MaxPolicyLength {
-			errs = append(errs, FieldError{Path: path + ".sourceIps", Msg: fmt.Sprintf("makes a resource policy of %d characters; API Gateway takes %d by default, so merge ranges into wider ones (or raise the quota and keep fewer here)", n, sourceip.MaxPolicyLength)})
+		if n := env.SourceIPs.Rules().PolicyLength(env.CORS.Enabled()); n > sourceip.MaxKeptPolicyLength {
+			errs = append(errs, FieldError{Path: path + ".sourceIps", Msg: fmt.Sprintf("makes a resource policy of up to %d characters once API Gateway expands execute-api:/ into the API's ARN; API Gateway takes %d by default and keygate keeps %d of them free, so merge ranges into wider ones", n, sourceip.MaxPolicyLength, sourceip.PolicyLengthMargin)})
 		}
 	}
 	return errs

@@ -77,8 +77,8 @@ func ParseAllowlist(data []byte) (Allowlist, error) {
 		if !strings.HasPrefix(a.Type, "AWS::") {
 			problems = append(problems, fmt.Sprintf("%s.type: %q is not a CloudFormation resource type; copy it from the guard's finding", at, a.Type))
 		}
-		if a.Action != Delete && a.Action != Replace {
-			problems = append(problems, fmt.Sprintf("%s.action: %q; want %s or %s", at, a.Action, Delete, Replace))
+		if a.Action != Delete && a.Action != Replace && a.Action != SwitchOff {
+			problems = append(problems, fmt.Sprintf("%s.action: %q; want %s, %s or %s", at, a.Action, Delete, Replace, SwitchOff))
 		}
 		if !fullSHA.MatchString(a.Commit) {
 			problems = append(problems, fmt.Sprintf("%s.commit: %q; want the full 40-hex SHA of the commit the change was reviewed at", at, a.Commit))

@@ -121,6 +121,7 @@ func compare(base, head []placed) []Finding {
 		}
 	}
 	findings = append(findings, dependents(base, headAt, replacedInPlace)...)
+	findings = append(findings, switchedOffEndpoints(base, headAt)...)
 
 	slices.SortFunc(findings, func(a, b Finding) int {
 		if c := comparePlaces(place{a.Stack, a.LogicalID}, place{b.Stack, b.LogicalID}); c != 0 {

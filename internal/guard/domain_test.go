@@ -80,3 +80,53 @@ func TestCompareTemplatesGuardsTheCustomDomain(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareTemplatesFlagsCuttingOffDefaultEndpointClients: the deploy that
+// adds a custom domain switches the default endpoint off by default, before
+// clients can have moved to the domain; the guard holds it with the way out.
+func TestCompareTemplatesFlagsCuttingOffDefaultEndpointClients(t *testing.T) {
+	tests := []struct {
+		name       string
+		base, head any // DisableExecuteApiEndpoint; nil: unset
+		want       []string
+	}{
+		{"unset to true", nil, true, []string{"SWITCH-OFF endpoint-disabled Api"}},
+		{"false to true", false, true, []string{"SWITCH-OFF endpoint-disabled Api"}},
+		{"string false to string true", "false", "true", []string{"SWITCH-OFF endpoint-disabled Api"}},
+		{"true stays true", true, true, nil},
+		{"true to false: clients get it back", true, false, nil},
+		{"unset to false", nil, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base, head := keygateLike(), withDomain()
+			setProperty(base, "Api", "DisableExecuteApiEndpoint", tc.base)
+			setProperty(head, "Api", "DisableExecuteApiEndpoint", tc.head)
+			findings, err := CompareTemplates(templateOf(t, base), templateOf(t, head))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := summaries(findings); !slices.Equal(got, tc.want) {
+				t.Errorf("findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			for _, f := range findings {
+				if !strings.Contains(f.Reason, `"disableExecuteApiEndpoint": false`) || f.Type != "AWS::ApiGateway::RestApi" {
+					t.Errorf("finding %s does not give the way out", f)
+				}
+			}
+		})
+	}
+
+	// A stack deployed for the first time has no clients to cut off.
+	head := withDomain()
+	setProperty(head, "Api", "DisableExecuteApiEndpoint", true)
+	findings, err := CompareTemplates([]byte(`{}`), templateOf(t, head))
+	if err != nil || len(findings) != 0 {
+		t.Errorf("new stack: %v, %v", findings, err)
+	}
+
+	// Approvable like any guarded change.
+	if _, err := ParseAllowlist([]byte(`{"approvals":[{"stack":"keygate-prod","logicalId":"Api","type":"AWS::ApiGateway::RestApi","action":"SWITCH-OFF","commit":"0123456789abcdef0123456789abcdef01234567","reason":"partners moved to api.example.com"}]}`)); err != nil {
+		t.Errorf("approving a SWITCH-OFF: %v", err)
+	}
+}

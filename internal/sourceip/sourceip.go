@@ -21,6 +21,10 @@
 //     evaluated against the resource policy alone, which then needs an
 //     explicit Allow ("API Gateway resource policy only"): the policy allows
 //     OPTIONS, and only OPTIONS, from the permitted addresses.
+//
+// Without rules there is still a policy, one that allows everything: see
+// [Rules.Policy] for why, and why that grants nothing the authorizer does
+// not.
 package sourceip
 
 import (
@@ -28,6 +32,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Rules are the allowed and denied source address ranges of one API. An
@@ -99,19 +104,43 @@ const (
 	invoke = "execute-api:Invoke"
 	// execute-api:/ is API Gateway's shorthand for this API's ARN in its own
 	// resource policy; the rest is <stage>/<method>/<path>.
-	everyMethod   = "execute-api:/*"
-	preflightOnly = "execute-api:/*/OPTIONS/*"
-	sourceIPKey   = "aws:SourceIp"
+	resourcePrefix = "execute-api:/"
+	everyMethod    = resourcePrefix + "*"
+	preflightOnly  = resourcePrefix + "*/OPTIONS/*"
+	sourceIPKey    = "aws:SourceIp"
 )
 
 // Policy is the resource policy that enforces r on an API whose methods all
 // use a Lambda authorizer, except the CORS preflight OPTIONS methods when
-// preflight is true. It is empty (no statements) when r is empty and there
-// is nothing to allow. See the package comment for why it has the shape it
+// preflight is true. See the package comment for why it has the shape it
 // has.
+//
+// Empty rules still make a policy, a single Allow of every method
+// (AllowAnySourceIp), because a stack must never go without one once it had
+// one: CloudFormation does not clear a RestApi's Policy when the property
+// leaves the template, so removing every rule would leave the last rules in
+// force (aws/aws-cdk#21840; serverless/serverless#6789, fixed in
+// serverless/serverless#7138 by always writing such a default policy).
+// This Allow decides exactly what no policy decides, by the authorization
+// flow's table A
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html):
+//   - There is no Deny, so nothing is refused before the authorizer.
+//   - An authorized method: the authorizer's Allow with this Allow is an
+//     Allow, as it is alone; a refused key is a 401 before any policy
+//     counts. The only outcome it would change is an authorizer policy
+//     that neither allows nor denies the method (an implicit deny alone, an
+//     Allow with this), and keygate's authorizer never returns one: it
+//     allows every method of the calling stage, <api>/<stage>/*/*
+//     (lambda/authorizer/authorize, pinned by its tests), and a stage has
+//     its own authorizer cache.
+//   - A method without an authorizer (the CORS preflight) needs an
+//     explicit Allow once there is a policy; this is one.
 func (r Rules) Policy(preflight bool) Document {
 	doc := Document{Version: "2012-10-17", Statement: []Statement{}}
 	if r.Empty() {
+		doc.Statement = append(doc.Statement, Statement{
+			Sid: "AllowAnySourceIp", Effect: "Allow", Principal: "*", Action: invoke, Resource: everyMethod,
+		})
 		return doc
 	}
 	allow := prefixStrings(r.Allow)
@@ -139,19 +168,41 @@ func (r Rules) Policy(preflight bool) Document {
 }
 
 // MaxPolicyLength is API Gateway's default quota on the length of a
-// resource policy, in characters ("Amazon API Gateway quotas for
-// configuring and running a REST API": 8192, adjustable).
+// resource policy, in characters ("Quotas for configuring and running a
+// REST API in API Gateway": 8192, adjustable;
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
 const MaxPolicyLength = 8192
 
-// PolicyLength is the length of the policy as JSON, without spaces: the
-// smallest form API Gateway could store. A policy near the quota may still
-// pass this and fail on deploy if API Gateway counts differently.
+// PolicyLengthMargin is what keygate keeps free under MaxPolicyLength for
+// what it cannot measure offline: how API Gateway formats the policy it
+// stores beyond the ARN expansion PolicyLength accounts for. A policy that
+// still does not fit fails the RestApi update, and CloudFormation rolls
+// back; the margin makes that a config error instead.
+const PolicyLengthMargin = 256
+
+// MaxKeptPolicyLength is the longest policy PolicyLength may report.
+const MaxKeptPolicyLength = MaxPolicyLength - PolicyLengthMargin
+
+// worstCaseAPIARN is the longest ARN of a REST API that "execute-api:" can
+// stand for: API Gateway saves the policy with "execute-api:/" expanded
+// into the API's own ARN, arn:<partition>:execute-api:<region>:<account>:<api-id>/,
+// so the stored policy is longer than the template's. The partition is the
+// longest there is (aws-us-gov), the region two characters longer than
+// today's longest codes (ap-southeast-2, eusc-de-east-1: 14), the account
+// 12 digits and the API id 10 characters, as API Gateway generates them.
+const worstCaseAPIARN = "arn:aws-us-gov:execute-api:xx-xxxxxxxxxxx-9:123456789012:a1b2c3d4e5"
+
+// PolicyLength is the length of the policy as API Gateway stores it, at
+// worst: compact JSON with every "execute-api:" resource expanded into the
+// longest ARN an API can have (worstCaseAPIARN). Compare it with
+// MaxKeptPolicyLength.
 func (r Rules) PolicyLength(preflight bool) int {
 	data, err := json.Marshal(r.Policy(preflight))
 	if err != nil {
 		panic(err) // a Document of strings always marshals
 	}
-	return len(data)
+	expansions := strings.Count(string(data), `"`+resourcePrefix)
+	return len(data) + expansions*(len(worstCaseAPIARN)-len("execute-api:"))
 }
 
 func prefixStrings(prefixes []netip.Prefix) []string {

@@ -240,12 +240,42 @@ func TestPermitsAgreesWithThePolicy(t *testing.T) {
 	}
 }
 
-func TestNoRulesNoPolicy(t *testing.T) {
-	if doc := (Rules{}).Policy(true); len(doc.Statement) != 0 {
-		t.Errorf("empty rules wrote %+v", doc)
-	}
-	if !(Rules{}).Permits(netip.MustParseAddr("192.0.2.1")) {
+// TestRemovingEveryRuleStillReplacesTheOldPolicy: CloudFormation leaves a
+// RestApi's Policy in force when the property leaves the template
+// (aws/aws-cdk#21840), so empty rules must still write a policy, one that
+// decides every request keygate's authorizer can answer exactly as no policy
+// would.
+func TestRemovingEveryRuleStillReplacesTheOldPolicy(t *testing.T) {
+	var none Rules
+	if !none.Permits(netip.MustParseAddr("192.0.2.1")) {
 		t.Error("no rules must permit everyone")
+	}
+	for _, preflight := range []bool{false, true} {
+		doc := none.Policy(preflight)
+		if len(doc.Statement) == 0 {
+			t.Fatalf("preflight %v: empty rules wrote no statement; the previous rules would stay in force", preflight)
+		}
+		for _, s := range doc.Statement {
+			if s.Effect != "Allow" || s.Condition != nil {
+				t.Errorf("statement %+v: without rules nothing may depend on the address", s)
+			}
+		}
+		addrs := []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::7")}
+		for _, addr := range addrs {
+			// What keygate's authorizer returns: an Allow of the whole
+			// stage for a valid key, a refusal (here: denied) otherwise.
+			for _, authorizer := range []effect{allowed, denied} {
+				got, called := request(t, doc, "prod", "GET", "/orders/42", addr, authorizer)
+				if got != authorizer || !called {
+					t.Errorf("%s, authorizer %s: got %s (authorizer called: %v), want what the authorizer says", addr, authorizer, got, called)
+				}
+			}
+			// A method without authorizer: the CORS preflight passes, as
+			// it does with no policy at all.
+			if got, _ := request(t, doc, "prod", "OPTIONS", "/orders/42", addr, ""); got != allowed {
+				t.Errorf("%s: preflight %s", addr, got)
+			}
+		}
 	}
 }
 
@@ -268,6 +298,46 @@ func TestParsePrefix(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParsePrefix(%q) = %v, want an error with %q", in, err, want)
 		}
+	}
+}
+
+// TestPolicyLengthCountsTheARNAPIGatewayExpands: API Gateway stores the
+// policy with every "execute-api:/" expanded into the API's ARN, so a policy
+// that fits as written can exceed the quota as stored.
+func TestPolicyLengthCountsTheARNAPIGatewayExpands(t *testing.T) {
+	rules := Rules{Allow: mustPrefixes(t, "192.0.2.0/24"), Deny: mustPrefixes(t, "192.0.2.128/25")}
+	doc := rules.Policy(true)
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := strings.ReplaceAll(string(data), `"execute-api:/`, `"`+worstCaseAPIARN+"/")
+	if got := rules.PolicyLength(true); got != len(stored) {
+		t.Errorf("PolicyLength = %d, want %d, the length with every resource expanded:\n%s", got, len(stored), stored)
+	}
+	if len(doc.Statement) != 3 || len(stored)-len(data) != 3*(len(worstCaseAPIARN)-len("execute-api:")) {
+		t.Errorf("expected three resources to expand in %s", data)
+	}
+	// The worst case is at least as long as a real ARN of the longest
+	// partition and region names there are today.
+	longestToday := "arn:aws-us-gov:execute-api:ap-southeast-2:123456789012:abcdefghij"
+	if len(worstCaseAPIARN) < len(longestToday) {
+		t.Errorf("worst-case ARN %q is shorter than %q", worstCaseAPIARN, longestToday)
+	}
+
+	// Ranges whose compact policy fits the quota as written, but not once
+	// expanded: refused by the length that counts.
+	var near Rules
+	for i := 0; ; i++ {
+		near.Deny = append(near.Deny, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24))
+		compact, _ := json.Marshal(near.Policy(false))
+		if len(compact) > MaxKeptPolicyLength-40 {
+			break
+		}
+	}
+	compact, _ := json.Marshal(near.Policy(false))
+	if len(compact) > MaxKeptPolicyLength || near.PolicyLength(false) <= MaxKeptPolicyLength {
+		t.Errorf("compact %d, stored %d: want a policy that fits only before expansion", len(compact), near.PolicyLength(false))
 	}
 }
 
