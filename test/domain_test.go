@@ -241,11 +241,24 @@ func TestResourcePolicyOnlyTakesAwayFromTheAuthorizer(t *testing.T) {
 	}
 }
 
-func TestShippedEnvironmentsKeepTheDefaultEndpointAndNoPolicy(t *testing.T) {
+// TestRemovingTheDomainOrTheRulesResetsTheAPI: CloudFormation does not reset
+// a RestApi property that leaves the template (aws/aws-cdk#21840,
+// aws-cloudformation/cloudformation-coverage-roadmap#1894), so an
+// environment without domain or rules must still say what it wants: the
+// default endpoint on, and a policy that replaces any earlier rules.
+func TestRemovingTheDomainOrTheRulesResetsTheAPI(t *testing.T) {
 	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
 		_, api := tpl.Only(t, "AWS::ApiGateway::RestApi")
-		if api.Properties["Policy"] != nil || api.Properties["DisableExecuteApiEndpoint"] != nil {
-			t.Errorf("RestApi = %s: without domain and sourceIps neither Policy nor DisableExecuteApiEndpoint is set", synth.ToJSON(api.Properties))
+		p := api.Properties
+		if p["DisableExecuteApiEndpoint"] != false {
+			t.Errorf("DisableExecuteApiEndpoint = %v; without a domain it must be an explicit false, or removing a domain leaves the endpoint off", p["DisableExecuteApiEndpoint"])
+		}
+		statements, _ := synth.Prop(p["Policy"], "Statement").([]any)
+		if len(statements) != 1 || synth.ToJSON(statements[0]) != `{"Action":"execute-api:Invoke","Effect":"Allow","Principal":"*","Resource":"execute-api:/*","Sid":"AllowAnySourceIp"}` {
+			t.Errorf("Policy = %s; without sourceIps it must be the single Allow of every method, or removing rules leaves them in force", synth.ToJSON(p["Policy"]))
+		}
+		if p["SecurityPolicy"] != nil || p["EndpointAccessMode"] != nil {
+			t.Errorf("RestApi = %s: without a domain keygate sets no TLS policy", synth.ToJSON(p))
 		}
 		for _, typ := range []string{"AWS::ApiGateway::DomainName", "AWS::ApiGateway::BasePathMapping", "AWS::CertificateManager::Certificate", "AWS::Route53::RecordSet"} {
 			if ids := tpl.OfType(typ); len(ids) > 0 {
@@ -253,6 +266,91 @@ func TestShippedEnvironmentsKeepTheDefaultEndpointAndNoPolicy(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestClientsOfTheDomainGetItsTLSPolicy: API Gateway negotiates TLS on a
+// custom domain with the API's security policy, not the domain's
+// (apigateway-custom-domain-tls-version.html), so the API must carry the
+// domain's; left alone it is the REGIONAL default, TLS_1_0.
+func TestClientsOfTheDomainGetItsTLSPolicy(t *testing.T) {
+	a := domains(t)
+	for _, name := range []string{"partner", "zoned"} {
+		env, _ := a.Config.Environment(name)
+		tpl := a.Templates[env.StackName()]
+		_, api := tpl.Only(t, "AWS::ApiGateway::RestApi")
+		_, domain := tpl.Only(t, "AWS::ApiGateway::DomainName")
+		if api.Properties["SecurityPolicy"] == nil || api.Properties["SecurityPolicy"] != domain.Properties["SecurityPolicy"] {
+			t.Errorf("%s: API security policy %v, domain %v; want the domain's on the API", name, api.Properties["SecurityPolicy"], domain.Properties["SecurityPolicy"])
+		}
+		// An enhanced policy needs an access mode on the API as well;
+		// BASIC there, the domain keeps STRICT (stacks.APITLSPolicy).
+		if api.Properties["EndpointAccessMode"] != "BASIC" || domain.Properties["EndpointAccessMode"] != "STRICT" {
+			t.Errorf("%s: access mode API %v, domain %v; want BASIC on the API, STRICT on the domain", name, api.Properties["EndpointAccessMode"], domain.Properties["EndpointAccessMode"])
+		}
+	}
+
+	for _, tc := range []struct{ policy, mode, wantPolicy, wantMode string }{
+		{"", "", config.DefaultSecurityPolicy, "BASIC"},
+		{"SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09", "BASIC", "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09", "BASIC"},
+		{"SecurityPolicy_TLS13_1_3_FIPS_2025_09", "STRICT", "SecurityPolicy_TLS13_1_3_FIPS_2025_09", "BASIC"},
+		// A legacy policy takes no access mode, on the API as on the domain.
+		{"TLS_1_2", "", "TLS_1_2", ""},
+	} {
+		policy, mode := stacks.APITLSPolicy(config.Domain{SecurityPolicy: tc.policy, EndpointAccessMode: tc.mode})
+		if policy != tc.wantPolicy || mode != tc.wantMode {
+			t.Errorf("domain %q/%q: API gets %q/%q, want %q/%q", tc.policy, tc.mode, policy, mode, tc.wantPolicy, tc.wantMode)
+		}
+	}
+}
+
+// TestAddingADomainWaitsForItBeforeTouchingTheAPI: the RestApi update that
+// switches the default endpoint off must not run before the domain, its
+// certificate (issued after DNS validation) and its alias record exist, nor
+// when one of them fails and the stack rolls back.
+func TestAddingADomainWaitsForItBeforeTouchingTheAPI(t *testing.T) {
+	a := domains(t)
+	for _, tc := range []struct {
+		stack string
+		waits []string
+	}{
+		{"keygate-partner", []string{stacks.CustomDomainLogicalID}},
+		{"keygate-zoned", []string{stacks.CustomDomainLogicalID, stacks.CustomDomainCertificateLogicalID, stacks.CustomDomainAliasLogicalID}},
+	} {
+		tpl := a.Templates[tc.stack]
+		apiID, api := tpl.Only(t, "AWS::ApiGateway::RestApi")
+		dependsOn := api.DependsOnIDs()
+		graph := synth.NewGraph(tpl)
+		ancestors := graph.Ancestors()
+		node := func(id string) int {
+			for i, n := range graph.Nodes {
+				if n.Name == id {
+					return i
+				}
+			}
+			t.Fatalf("%s: no node %s", tc.stack, id)
+			return -1
+		}
+		for _, id := range tc.waits {
+			if !slices.Contains(dependsOn, id) {
+				t.Errorf("%s: the RestApi does not depend on %s (DependsOn %v)", tc.stack, id, dependsOn)
+			}
+			// No cycle: what the API waits for never waits for the API.
+			if ancestors[node(id)].Bit(node(apiID)) == 1 {
+				t.Errorf("%s: %s waits for the RestApi, which waits for it: a cycle", tc.stack, id)
+			}
+		}
+	}
+}
+
+// TestCertificateInUseIsNotDeletedWithItsDomain: ACM refuses to delete a
+// certificate API Gateway still holds, which it does for a while after the
+// domain is deleted (aws/aws-cdk#36265); the created certificate is
+// retained when it leaves the stack instead of failing the deploy.
+func TestCertificateInUseIsNotDeletedWithItsDomain(t *testing.T) {
+	_, certificate := domains(t).Templates["keygate-zoned"].Only(t, "AWS::CertificateManager::Certificate")
+	if certificate.DeletionPolicy != "RetainExceptOnCreate" || certificate.UpdateReplacePolicy != "Retain" {
+		t.Errorf("certificate DeletionPolicy %q, UpdateReplacePolicy %q; want RetainExceptOnCreate and Retain", certificate.DeletionPolicy, certificate.UpdateReplacePolicy)
+	}
 }
 
 func TestDomainEnvironmentsPassTheRulePacks(t *testing.T) {
@@ -341,6 +439,13 @@ func TestDomainSurvivesUnrelatedChanges(t *testing.T) {
 	_, domain := head.Templates["keygate-partner"].Only(t, "AWS::ApiGateway::DomainName")
 	if domain.Properties["SecurityPolicy"] != "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09" || domain.Properties["EndpointAccessMode"] != "STRICT" {
 		t.Errorf("changed policy: %s", synth.ToJSON(domain.Properties))
+	}
+	// The API follows the domain's policy; it takes effect with the new
+	// deployment checked above ("Redeploy your API for the changes to take
+	// effect": apigateway-security-policies-update.html).
+	_, partnerAPI := head.Templates["keygate-partner"].Only(t, "AWS::ApiGateway::RestApi")
+	if partnerAPI.Properties["SecurityPolicy"] != "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09" {
+		t.Errorf("the API keeps %v after the domain's policy changed", partnerAPI.Properties["SecurityPolicy"])
 	}
 	_, api := head.Templates["keygate-zoned"].Only(t, "AWS::ApiGateway::RestApi")
 	if api.Properties["DisableExecuteApiEndpoint"] != false {
