@@ -204,11 +204,12 @@ func protectAPIUntilTheDomainServes(api awsapigateway.RestApi, d config.Domain, 
 	if accessMode != "" {
 		cfnAPI.SetEndpointAccessMode(jsii.String(accessMode))
 	}
-	cfnAPI.AddDependency(domain.Domain)
+	reason := jsii.String("the API's default endpoint may switch off only once the custom domain serves")
+	cfnAPI.AddResourceDependency(domain.Domain, reason)
 	if domain.Certificate != nil {
-		cfnAPI.AddDependency(domain.Certificate.Node().DefaultChild().(awscdk.CfnResource))
+		cfnAPI.AddResourceDependency(domain.Certificate.Node().DefaultChild().(awscdk.CfnResource), reason)
 	}
 	if domain.AliasRecord != nil {
-		cfnAPI.AddDependency(domain.AliasRecord)
+		cfnAPI.AddResourceDependency(domain.AliasRecord, reason)
 	}
 }
