@@ -45,7 +45,8 @@ deletes or replaces a resource clients depend on: API keys, usage plans, usage
 plan keys, the REST API, stages, nested stacks (which hold the keys), and log
 groups (data loss). A logical ID that disappears, one that reappears under a new
 name, a type change, and a change to a property CloudFormation can only apply
-by replacement all count.
+by replacement all count. So does one update: an existing REST API whose default
+execute-api endpoint is switched off (SWITCH-OFF), as its clients get 403 from then on.
 
 With two cdk.out directories and a stack name, it compares STACK.template.json
 and every nested stack template it names (through aws:asset:path), pairing

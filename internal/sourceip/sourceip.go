@@ -28,11 +28,11 @@
 package sourceip
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 )
 
 // Rules are the allowed and denied source address ranges of one API. An
@@ -192,6 +192,9 @@ const MaxKeptPolicyLength = MaxPolicyLength - PolicyLengthMargin
 // 12 digits and the API id 10 characters, as API Gateway generates them.
 const worstCaseAPIARN = "arn:aws-us-gov:execute-api:xx-xxxxxxxxxxx-9:123456789012:a1b2c3d4e5"
 
+// quotedResourcePrefix starts every resource of the policy's JSON.
+var quotedResourcePrefix = []byte(`"` + resourcePrefix)
+
 // PolicyLength is the length of the policy as API Gateway stores it, at
 // worst: compact JSON with every "execute-api:" resource expanded into the
 // longest ARN an API can have (worstCaseAPIARN). Compare it with
@@ -201,7 +204,7 @@ func (r Rules) PolicyLength(preflight bool) int {
 	if err != nil {
 		panic(err) // a Document of strings always marshals
 	}
-	expansions := strings.Count(string(data), `"`+resourcePrefix)
+	expansions := bytes.Count(data, quotedResourcePrefix)
 	return len(data) + expansions*(len(worstCaseAPIARN)-len("execute-api:"))
 }
 
