@@ -167,8 +167,8 @@ func disableExecuteAPIEndpoint(env config.Environment) *bool {
 // the API too ("Endpoint access mode is required for the specified
 // security policy": aws/aws-sam-cli#9007); a legacy one takes none
 // (accessMode ""). The API's mode is BASIC, whatever the domain's: STRICT
-// on an API checks that a request's SNI host matches the API's own
-// endpoint
+// on an API makes API Gateway require the API's own endpoint type and match
+// the request's SNI host
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html#apigateway-security-policies-endpoint-access-mode),
 // and the documentation does not say that requests arriving through a
 // custom domain, whose SNI is the domain's name, pass it; nobody here can
