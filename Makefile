@@ -21,7 +21,7 @@ help:
 	@echo "make synth   synthesize every environment into cdk.out/ (keygate-dev, keygate-staging, keygate-prod)"
 	@echo "make test    run every test (config, authorizer, template assertions, golden snapshots)"
 	@echo "make diff    offline CloudFormation diff of the working tree against BASE (default: merge base with main)"
-	@echo "make lint    gofmt, go vet, actionlint on the workflows, CloudFormation validation of the templates"
+	@echo "make lint    gofmt, go mod tidy, go vet, actionlint on the workflows, CloudFormation validation of the templates"
 	@echo "make fuzz    fuzz the bearer parser for FUZZTIME per target (default $(FUZZTIME))"
 	@echo "make bench   authorizer benchmarks"
 
@@ -47,6 +47,9 @@ bench: tools
 lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	@# go.mod and go.sum must be what go mod tidy makes them: a direct
+	@# dependency marked // indirect, or a stale go.sum line, shows here.
+	@tidy=$$(go mod tidy -diff 2>&1) || { echo "go.mod/go.sum are not tidy; run go mod tidy and commit:"; echo "$$tidy"; exit 1; }
 	go vet ./...
 	go tool actionlint
 	@# aws-cdk-lib's CloudFormation validation of every template (about 5 s)
