@@ -90,7 +90,9 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 		// attachment in the shard would look replaced.
 		parameters := map[string]*string{}
 		for _, key := range byShard[shard] {
-			parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+			if !key.Detached {
+				parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+			}
 		}
 		nested := awscdk.NewNestedStack(scope, jsii.String(KeyStackID(shard)), &awscdk.NestedStackProps{
 			Description: jsii.String(fmt.Sprintf("keygate %s: API keys of shard %d of %d", env.Name, shard, config.KeyShardCount)),
@@ -121,7 +123,9 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	if key.SecretName != "" {
 		// A dynamic reference: CloudFormation reads the secret at deploy
 		// time, so the value is never in the template.
-		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), nil).UnsafeUnwrap()
+		// secretJsonKey fills the json-key segment,
+		// {{resolve:secretsmanager:NAME:SecretString:FIELD::}}.
+		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), &awscdk.SecretsManagerSecretOptions{JsonField: optional(key.SecretJSONKey)}).UnsafeUnwrap()
 	}
 	description := key.Description
 	if description == "" {
@@ -139,6 +143,12 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	apiKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 
 	keyID := apiKey.AttrApiKeyId()
+	if key.Detached {
+		// Step 1 of a move to another plan: the key stays, unattached,
+		// because API Gateway refuses a key in two plans of one stage and
+		// CloudFormation attaches before it detaches (aws/aws-cdk#11876).
+		return
+	}
 	attachment := awsapigateway.NewCfnUsagePlanKey(scope, jsii.String("PlanKey-"+key.Name), &awsapigateway.CfnUsagePlanKeyProps{
 		KeyId:       keyID,
 		KeyType:     jsii.String("API_KEY"),

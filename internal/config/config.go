@@ -37,6 +37,10 @@ type Environment struct {
 	// AWS::ApiGateway::Account (the role API Gateway writes execution logs
 	// with). There is one per account and region, so only one stack may own it.
 	ManageCloudWatchRole bool `json:"manageCloudWatchRole"`
+	// CloudWatchRoleManagedOutside says the account+region's API Gateway
+	// CloudWatch role is set outside keygate (a landing zone, another
+	// stack), so no environment of it needs ManageCloudWatchRole.
+	CloudWatchRoleManagedOutside bool `json:"cloudWatchRoleManagedOutside"`
 
 	// CORS, WAF and Alarms have defaults (see Defaults); a key set in
 	// cdk.json replaces only that one value.
@@ -138,8 +142,16 @@ type APIKey struct {
 	Enabled *bool  `json:"enabled"`
 	// SecretName is the name (not the value) of a Secrets Manager secret whose
 	// SecretString is the key value to import.
-	SecretName  string `json:"secretName"`
-	Description string `json:"description"`
+	SecretName string `json:"secretName"`
+	// SecretJSONKey, with SecretName, names the field of a JSON secret that
+	// holds the key value: without it the whole SecretString is the value.
+	SecretJSONKey string `json:"secretJsonKey"`
+	Description   string `json:"description"`
+	// Detached keeps the key but attaches it to no usage plan (its clients
+	// get 403). It is step 1 of moving a key to another plan: API Gateway
+	// refuses a key in two plans of one stage, and CloudFormation would
+	// attach it to the new plan before detaching it from the old one.
+	Detached bool `json:"detached"`
 }
 
 // IsEnabled is Enabled with its default (true) applied.

@@ -252,10 +252,6 @@ func TestParseCrossReferences(t *testing.T) {
 		change func(env map[string]any)
 		want   string
 	}{
-		{"plan above the stage limit", func(env map[string]any) {
-			env["usagePlans"] = []any{map[string]any{"name": "big", "throttle": map[string]any{"rateLimit": 1000, "burstLimit": 1000}}}
-			env["apiKeys"] = []any{}
-		}, "environments.dev.usagePlans[0].throttle.rateLimit: 1000 exceeds the stage's rateLimit (100)"},
 		{"duplicate plan", func(env map[string]any) {
 			p := map[string]any{"name": "p", "throttle": map[string]any{"rateLimit": 1, "burstLimit": 1}}
 			env["usagePlans"] = []any{p, p}
