@@ -8,7 +8,7 @@
 //	guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
 //
 // Exit status: 0 nothing guarded changes, 1 guarded changes found, 2 usage,
-// read or parse error.
+// read or parse error, 3 a change AWS would refuse (see guard.Refuse).
 package main
 
 import (
@@ -31,6 +31,10 @@ const (
 	exitClean   = 0
 	exitGuarded = 1
 	exitError   = 2
+	// exitRefused: CloudFormation or API Gateway would fail the deploy
+	// (above 2,500 resource operations, a key in two plans, a named key
+	// replaced under its name). No label may allow it.
+	exitRefused = 3
 )
 
 const usage = `usage: guard [-json] BASE.template.json HEAD.template.json
@@ -56,8 +60,17 @@ is not deployed yet.
             modified, removed or replaced, nested stacks included, after a
             count of each (make diff prints it); exit status 0 or 2
 
+It also counts the resources one deploy would create, update and delete
+(nested stacks and their AWS::CloudFormation::Stack resources included; a
+replacement is a create and a delete), and reports as REFUSE what AWS would
+fail mid-deploy, whatever the labels: more than 2,500 resource operations
+(CloudFormation's quota per operation across a nested-stack hierarchy), a key
+attached to a new plan while its old attachment exists (a key move or plan
+rename), a named key or log group replaced under the same name (a changed
+secretName). Each REFUSE line says how to make the change instead.
+
 Exit status: 0 nothing guarded changes, 1 guarded changes found,
-2 usage, read or parse error.
+2 usage, read or parse error, 3 a change AWS would refuse (no label helps).
 `
 
 // run is the command without the process: arguments in, output written,
@@ -77,7 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *summarize {
 		return summary(flags.Args(), stdout, stderr)
 	}
-	findings, err := compare(flags.Args())
+	review, err := compare(flags.Args())
+	findings := review.Findings
 	var misuse usageMistake
 	if errors.As(err, &misuse) {
 		return usageError(stderr, string(misuse))
@@ -91,6 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(findings) > 0 {
 		summary = fmt.Sprintf("guard: %d guarded change(s)", len(findings))
 	}
+	summary = "guard: one deploy: " + review.Operations.String() + "\n" + summary
 	if *asJSON {
 		if findings == nil {
 			findings = []guard.Finding{} // [] rather than null for jq and friends
@@ -110,6 +125,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "guard: writing the findings:", err)
 			return exitError
 		}
+	}
+	if review.Refused() {
+		return exitRefused
 	}
 	if len(findings) > 0 {
 		return exitGuarded
@@ -146,25 +164,25 @@ func usageError(stderr io.Writer, problem string) int {
 }
 
 // compare picks the comparison the arguments ask for.
-func compare(args []string) ([]guard.Finding, error) {
+func compare(args []string) (guard.Review, error) {
 	for _, arg := range args {
 		// The flag package stops at the first argument; a flag after it
 		// would otherwise be taken for a file or a stack name.
 		if strings.HasPrefix(arg, "-") {
-			return nil, usageMistake(fmt.Sprintf("%s: flags go before the arguments", arg))
+			return guard.Review{}, usageMistake(fmt.Sprintf("%s: flags go before the arguments", arg))
 		}
 	}
 	switch len(args) {
 	case 2:
 		for _, path := range args {
 			if info, err := os.Stat(path); err == nil && info.IsDir() {
-				return nil, usageMistake(fmt.Sprintf("%s is a directory: to compare cdk.out directories, name the stack too", path))
+				return guard.Review{}, usageMistake(fmt.Sprintf("%s is a directory: to compare cdk.out directories, name the stack too", path))
 			}
 		}
-		return guard.CompareTemplateFiles(args[0], args[1])
+		return guard.ReviewTemplateFiles(args[0], args[1])
 	case 3:
-		return guard.CompareAssemblies(args[0], args[1], args[2])
+		return guard.ReviewAssemblies(args[0], args[1], args[2])
 	default:
-		return nil, usageMistake(fmt.Sprintf("want 2 or 3 arguments, got %d", len(args)))
+		return guard.Review{}, usageMistake(fmt.Sprintf("want 2 or 3 arguments, got %d", len(args)))
 	}
 }

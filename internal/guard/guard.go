@@ -79,5 +79,8 @@ func (f Finding) String() string {
 	if f.Stack != "" {
 		where = " (nested " + f.Stack + ")"
 	}
+	if f.LogicalID == "" { // about the whole deploy, e.g. the operation quota
+		return fmt.Sprintf("%s %s: %s", f.Action, f.Type, f.Reason)
+	}
 	return fmt.Sprintf("%s %s %s%s: %s", f.Action, f.Type, f.LogicalID, where, f.Reason)
 }

@@ -126,10 +126,14 @@ func keysInTwoPlans(base, head []placed, replaced map[place]bool) []Finding {
 		keyName := nameOf(baseKey, "Name")
 		newPlan := planName(headAt, h)
 		oldPlan := planName(baseAt, old[0])
-		_, oldPlanStays := headAt[planPlace(baseAt, old[0])]
+		oldPlace := planPlace(baseAt, old[0])
+		_, oldPlanStays := headAt[oldPlace]
 		var what, steps string
-		if oldPlanStays || oldPlan == newPlan {
+		if oldPlanStays {
 			what = fmt.Sprintf("key %q would be attached to usage plan %s while still attached to %s", keyName, newPlan, oldPlan)
+			if oldPlace == planPlace(headAt, h) {
+				what = fmt.Sprintf("key %q would be attached to usage plan %s again (its attachment is replaced) while its current attachment still exists", keyName, newPlan)
+			}
 			steps = fmt.Sprintf("Move it in two deploys: 1) set \"detached\": true on the apiKeys entry %q (keep its plan) and deploy: the key stays, unattached, and its clients get 403 until step 2 (the guard reports the detachment, so that pull request needs the allow-replacement label); 2) set its plan to the new one, remove \"detached\" and deploy", keyName)
 		} else {
 			what = fmt.Sprintf("key %q would be attached to usage plan %s while its attachment to %s, which is renamed or removed, still exists", keyName, newPlan, oldPlan)
