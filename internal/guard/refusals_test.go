@@ -299,7 +299,9 @@ func TestOperationsCountReplacementsAsCreateAndDelete(t *testing.T) {
 			setProperty(r, "PlanStandard", "Throttle", map[string]any{"RateLimit": 50.0, "BurstLimit": 100.0})
 		}, Operations{Update: 1}},
 		// The key (replaced), its attachment (KeyId reads it: replaced).
-		{"key value set", func(r map[string]res) { setProperty(r, "ApiKeyAcme", "Value", "{{resolve:secretsmanager:acme:SecretString:::}}") },
+		{"key value set", func(r map[string]res) {
+			setProperty(r, "ApiKeyAcme", "Value", "{{resolve:secretsmanager:acme:SecretString:::}}")
+		},
 			Operations{Create: 2, Delete: 2}},
 		// The API renamed: new API, the stage (RestApiId) replaced, and
 		// the plan, whose ApiStages read the stage, updated.
