@@ -80,7 +80,9 @@ func validateAccountWide(envs []Environment) Errors {
 // always, execution logs unless OFF), and API Gateway refuses to create such
 // a stage where the account+region has no CloudWatch role ("CloudWatch Logs
 // role ARN must be set in account settings to enable logging";
-// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html;
+// the error as users meet it: Miserlou/Zappa#1946,
+// aws-solutions/virtual-waiting-room-on-aws#74).
 // So, where the account and region are explicit, one environment of that
 // account+region must manage AWS::ApiGateway::Account, unless the config
 // says the role is set outside keygate.

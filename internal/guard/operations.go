@@ -46,9 +46,11 @@ func (o Operations) String() string {
 //     changes although its text does not;
 //   - a nested stack resource is updated whenever anything inside it is.
 //
-// DependsOn, Metadata and policies alone are not counted: CloudFormation
-// applies them with the resources' next property change, not as updates of
-// their own. Replacements of unguarded types count as updates (their
+// DependsOn, Metadata and policies alone are not counted: an update that
+// changes only such attributes makes CloudFormation touch no resource
+// ("the UpdateStack operation does nothing in this case", aws/aws-cdk#21496,
+// on DependsOn-only changes), so the DependsOn chains between keys, which
+// change a neighbour's DependsOn when a key is added, cost nothing here. Replacements of unguarded types count as updates (their
 // replacement properties are not in [rules]), so the count can be a little
 // low for those; keygate's bulk (keys, attachments, nested stacks) is guarded.
 func countOperations(base, head []placed, findings []Finding) (Operations, map[place]bool) {
