@@ -3,7 +3,6 @@ package guard
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 )
 
@@ -53,9 +52,7 @@ func (o Operations) String() string {
 // change a neighbour's DependsOn when a key is added, cost nothing here. Replacements of unguarded types count as updates (their
 // replacement properties are not in [rules]), so the count can be a little
 // low for those; keygate's bulk (keys, attachments, nested stacks) is guarded.
-func countOperations(base, head []placed, findings []Finding) (Operations, map[place]bool) {
-	baseAt := index(base)
-	headAt := index(head)
+func countOperations(base, head []placed, baseAt, headAt map[place]placed, findings []Finding) (Operations, map[place]bool) {
 	replaced := map[place]bool{}
 	for _, f := range findings {
 		if f.Action == Replace {
@@ -87,17 +84,30 @@ func countOperations(base, head []placed, findings []Finding) (Operations, map[p
 	// Values that change without their text changing: replaced resources,
 	// and the parameters of nested stacks that pass a changed value in.
 	changedParams := map[place]bool{}
+	// What each resource that stays reads, worked out once: all its
+	// properties, and its replacement properties if its type is guarded.
+	type reads struct{ all, replacing map[string]bool }
+	readsOf := map[place]reads{}
+	for _, h := range head {
+		if b, inBase := baseAt[h.place]; inBase && b.Type == h.Type {
+			r := reads{all: map[string]bool{}, replacing: map[string]bool{}}
+			references(h.Properties, r.all)
+			for _, p := range rules[h.Type].replacementProperties {
+				references(h.Properties[p], r.replacing)
+			}
+			readsOf[h.place] = r
+		}
+	}
 	for grew := true; grew; {
 		grew = false
 		for _, h := range head {
-			b, inBase := baseAt[h.place]
-			if !inBase || b.Type != h.Type || replaced[h.place] {
+			r, stays := readsOf[h.place]
+			if !stays || replaced[h.place] {
 				continue
 			}
-			changes := func(value any) bool {
-				refs := map[string]bool{}
-				references(value, refs)
-				for id := range refs {
+			b := baseAt[h.place]
+			changes := func(ids map[string]bool) bool {
+				for id := range ids {
 					if replaced[place{h.stack, id}] || changedParams[place{h.stack, id}] {
 						return true
 					}
@@ -108,12 +118,12 @@ func countOperations(base, head []placed, findings []Finding) (Operations, map[p
 			// value replaces the resource, across nested stacks too (a
 			// plan replaced in the root replaces the attachments that
 			// receive its id as a parameter).
-			if rule, guarded := rules[h.Type]; guarded && slices.ContainsFunc(rule.replacementProperties, func(p string) bool { return changes(h.Properties[p]) }) {
+			if changes(r.replacing) {
 				replaced[h.place] = true
 				grew = true
 				continue
 			}
-			if !updated[h.place] && changes(h.Properties) {
+			if !updated[h.place] && changes(r.all) {
 				updated[h.place] = true
 				grew = true
 			}

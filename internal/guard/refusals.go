@@ -38,7 +38,7 @@ var namedTypes = map[string]string{
 
 // refusals finds what would make the deploy fail, given the guarded
 // findings and the operation count.
-func refusals(base, head []placed, findings []Finding, ops Operations, replaced map[place]bool) []Finding {
+func refusals(head []placed, baseAt, headAt map[place]placed, findings []Finding, ops Operations, replaced map[place]bool) []Finding {
 	var out []Finding
 	if ops.Total() > MaxOperationsPerDeploy {
 		out = append(out, Finding{
@@ -48,16 +48,15 @@ func refusals(base, head []placed, findings []Finding, ops Operations, replaced 
 				ops.Total(), ops.Create, ops.Update, ops.Delete, MaxOperationsPerDeploy, MaxOperationsPerDeploy),
 		})
 	}
-	out = append(out, namedReplacements(base, head, findings)...)
-	out = append(out, keysInTwoPlans(base, head, replaced)...)
+	out = append(out, namedReplacements(baseAt, headAt, findings)...)
+	out = append(out, keysInTwoPlans(head, baseAt, headAt, replaced)...)
 	return out
 }
 
 // namedReplacements refuses replacing a named key or log group under the
 // same name: CloudFormation stops the update ("CloudFormation cannot update
 // a stack when a custom-named resource requires replacing").
-func namedReplacements(base, head []placed, findings []Finding) []Finding {
-	baseAt, headAt := index(base), index(head)
+func namedReplacements(baseAt, headAt map[place]placed, findings []Finding) []Finding {
 	var out []Finding
 	for _, f := range findings {
 		nameProperty, named := namedTypes[f.Type]
@@ -91,11 +90,10 @@ func namedReplacements(base, head []placed, findings []Finding) []Finding {
 // (aws/aws-cdk#11876, aws/aws-cdk#13817: "The API Gateway service does not
 // allow more than one UsagePlanKey for any given UsagePlan and ApiKey
 // combination").
-func keysInTwoPlans(base, head []placed, replaced map[place]bool) []Finding {
-	baseAt, headAt := index(base), index(head)
+func keysInTwoPlans(head []placed, baseAt, headAt map[place]placed, replaced map[place]bool) []Finding {
 	// The base attachments of each key, by the key's place.
 	attachedIn := map[place][]placed{}
-	for _, b := range base {
+	for _, b := range baseAt {
 		if b.Type != "AWS::ApiGateway::UsagePlanKey" {
 			continue
 		}
@@ -232,8 +230,9 @@ func (r Review) Refused() bool {
 // refusals.
 func review(base, head []placed) Review {
 	findings := compare(base, head)
-	ops, replaced := countOperations(base, head, findings)
-	findings = append(findings, refusals(base, head, findings, ops, replaced)...)
+	baseAt, headAt := index(base), index(head)
+	ops, replaced := countOperations(base, head, baseAt, headAt, findings)
+	findings = append(findings, refusals(head, baseAt, headAt, findings, ops, replaced)...)
 	sortFindings(findings)
 	return Review{Findings: findings, Operations: ops}
 }
