@@ -101,7 +101,7 @@ func checkCloudWatchRoleOwner(ar accountRegion, group, all []Environment) Errors
 	}
 	hint := ""
 	if len(agnosticOwners) > 0 {
-		hint = fmt.Sprintf(" (%s manages one but has no explicit account and region, so it cannot be known to be this one)", strings.Join(agnosticOwners, ", "))
+		hint = fmt.Sprintf(" (%s manages one but has no explicit account and region, so it cannot be known to be this one: if it deploys to %s, set its account and region)", strings.Join(agnosticOwners, ", "), ar)
 	}
 	for _, env := range group {
 		errs = append(errs, FieldError{Path: "environments." + env.Name + ".manageCloudWatchRole", Msg: fmt.Sprintf(

@@ -101,6 +101,9 @@ func keysInTwoPlans(head []placed, baseAt, headAt map[place]placed, replaced map
 			attachedIn[key] = append(attachedIn[key], b)
 		}
 	}
+	for _, attachments := range attachedIn {
+		slices.SortFunc(attachments, func(a, b placed) int { return comparePlaces(a.place, b.place) })
+	}
 	var out []Finding
 	for _, h := range head {
 		if h.Type != "AWS::ApiGateway::UsagePlanKey" {
