@@ -96,11 +96,14 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	// generated name.
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 	stage := api.DeploymentStage()
+	acknowledge(stage, false, [2]string{"Serverless-APIGWStructuredLogging",
+		"the access log is one JSON object per request; the rule cannot parse the format because $context.error.messageString is left unquoted on purpose (API Gateway writes it already quoted and escaped)"})
 	executionLogGroup := newExecutionLogGroup(stack, api, stage, env.StageName, env.Logging)
 	addRoutes(stack, api, env)
 	addGatewayResponses(api, env)
 	acknowledgePreflightMethods(api)
 	if env.ManageCloudWatchRole {
+		boundWelcomeLogGroup(stack, env.Logging)
 		acknowledgeFinding(api.Node().FindChild(jsii.String("CloudWatchRole")), false, "AwsSolutions-IAM4",
 			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
 			"AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-wide API Gateway logging role; that role serves every API of the account and region, so it cannot be scoped to this stack's log groups")

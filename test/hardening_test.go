@@ -62,7 +62,7 @@ func TestRulePacksHaveNoUnacknowledgedFindings(t *testing.T) {
 
 func TestAuthorizerRoleWritesOnlyItsOwnLogs(t *testing.T) {
 	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
-		functionID, function := tpl.Only(t, "AWS::Lambda::Function")
+		functionID, function := tpl.AuthorizerFunction(t)
 		roleID := synth.Ref(function.Properties["Role"])
 		role := tpl.Resources[roleID]
 		if role.Type != "AWS::IAM::Role" {
@@ -192,7 +192,7 @@ func TestWebACLGuardsTheStageWhereEnabled(t *testing.T) {
 			t.Errorf("rules = %v, want %s", names, want)
 		}
 		rate := synth.Prop(rules[0], "Statement.RateBasedStatement")
-		if synth.Prop(rate, "Limit") != float64(env.WAF.RateLimitPerIP) || synth.Prop(rate, "AggregateKeyType") != "IP" || synth.Prop(rules[0], "Action.Block") == nil {
+		if synth.Prop(rate, "Limit") != float64(env.WAFRateLimit()) || synth.Prop(rate, "AggregateKeyType") != "IP" || synth.Prop(rules[0], "Action.Block") == nil {
 			t.Errorf("rate rule = %s", synth.ToJSON(rules[0]))
 		}
 	})
@@ -200,7 +200,7 @@ func TestWebACLGuardsTheStageWhereEnabled(t *testing.T) {
 
 func TestAlarmsWatchTheStageAndTheAuthorizer(t *testing.T) {
 	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
-		functionID, _ := tpl.Only(t, "AWS::Lambda::Function")
+		functionID, _ := tpl.AuthorizerFunction(t)
 		alarms := map[string]synth.Resource{}
 		for _, id := range tpl.OfType("AWS::CloudWatch::Alarm") {
 			r := tpl.Resources[id]

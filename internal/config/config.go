@@ -4,6 +4,8 @@
 // single construct.
 package config
 
+import "math"
+
 // Config is the whole keygate configuration: one Environment per stack.
 type Config struct {
 	// Environments in a stable order (sorted by name), so that the app
@@ -204,9 +206,41 @@ func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
 type WAF struct {
 	// Enabled defaults to the environment's Production flag.
 	Enabled *bool `json:"enabled"`
-	// RateLimitPerIP is how many requests one source IP may make in any
-	// 5-minute window before WAF blocks it.
+	// RateLimitPerIP is how many requests one source IP may make in one
+	// evaluation window before WAF answers it 429. Unset (0), it is derived
+	// from the plans (see MinWAFRateLimit); set, it may not be lower.
 	RateLimitPerIP int `json:"rateLimitPerIp"`
+	// EvaluationWindowSeconds is the window the rate is counted over: 60,
+	// 120, 300 (default) or 600, as WAF allows.
+	EvaluationWindowSeconds int `json:"evaluationWindowSeconds"`
+	// CountOnlyRules are rules of the AWS managed common rule set that only
+	// count instead of blocking. The default, SizeRestrictions_BODY (bodies
+	// over 8 KB) and NoUserAgent_HEADER (no User-Agent), would block
+	// ordinary API clients; [] blocks with every rule.
+	CountOnlyRules []string `json:"countOnlyRules"`
+}
+
+// WAFRateLimit is the rate-based rule's limit: RateLimitPerIP, or the lowest
+// that never blocks a client within its plan.
+func (e Environment) WAFRateLimit() int {
+	if e.WAF.RateLimitPerIP > 0 {
+		return e.WAF.RateLimitPerIP
+	}
+	return max(e.MinWAFRateLimit(), minWAFRateLimit)
+}
+
+// MinWAFRateLimit is the most requests one key may make in one WAF
+// evaluation window within the most generous plan: a full bucket (burst)
+// and then the steady rate for the rest of the window. A lower per-IP limit
+// would block a client with one key that its plan still allows, and since
+// several keys may share one address (NAT), it is a floor, not a target.
+func (e Environment) MinWAFRateLimit() int {
+	most := 0
+	for _, plan := range e.UsagePlans {
+		n := plan.Throttle.BurstLimit + int(math.Ceil(plan.Throttle.RateLimit*float64(e.WAF.EvaluationWindowSeconds)))
+		most = max(most, n)
+	}
+	return most
 }
 
 // Alarms are the CloudWatch alarm thresholds of an environment.
@@ -233,7 +267,7 @@ type Alarms struct {
 // does not set.
 func Defaults() Environment {
 	return Environment{
-		WAF: WAF{RateLimitPerIP: 2000},
+		WAF: WAF{EvaluationWindowSeconds: 300, CountOnlyRules: []string{"SizeRestrictions_BODY", "NoUserAgent_HEADER"}},
 		Alarms: Alarms{
 			ServerErrorRatePercent:     1,
 			ClientErrorRatePercent:     25,

@@ -112,7 +112,7 @@ func TestParseValidConfig(t *testing.T) {
 		t.Errorf("usage plans = %+v", prod.UsagePlans)
 	}
 	// Optional settings get their defaults; WAF is on where production is.
-	if !prod.WAFEnabled() || dev.WAFEnabled() || prod.WAF.RateLimitPerIP != 2000 || prod.Alarms.LatencyP99Millis != Defaults().Alarms.LatencyP99Millis {
+	if !prod.WAFEnabled() || dev.WAFEnabled() || prod.WAFRateLimit() != prod.MinWAFRateLimit() || prod.WAF.EvaluationWindowSeconds != 300 || prod.Alarms.LatencyP99Millis != Defaults().Alarms.LatencyP99Millis {
 		t.Errorf("defaults: prod WAF %v (%+v), dev WAF %v, alarms %+v", prod.WAFEnabled(), prod.WAF, dev.WAFEnabled(), prod.Alarms)
 	}
 	if prod.Tags["team"] != "platform" || dev.Tags != nil {
@@ -435,4 +435,86 @@ func TestTooManyKeysInOneShard(t *testing.T) {
 	}
 	_, err := ParseJSON([]byte(withChange(t, "environments.dev.apiKeys", keys)))
 	assertErrors(t, err, "environments.dev.apiKeys: 201 keys fall into key stack 0 (at most 200 fit a CloudFormation template)")
+}
+
+// WAF's rate-based rule blocks per source IP with a 403 that clients cannot
+// tell from a bad key. Its limit must let a client use its whole plan.
+func TestWAFDoesNotBlockClientsWithinTheirPlan(t *testing.T) {
+	env := Environment{
+		WAF: WAF{EvaluationWindowSeconds: 300},
+		UsagePlans: []UsagePlan{
+			{Name: "small", Throttle: Throttle{RateLimit: 2, BurstLimit: 5}},
+			{Name: "large", Throttle: Throttle{RateLimit: 50, BurstLimit: 100}},
+		},
+	}
+	// 100 at once, then 50/s for 300 s.
+	if got, want := env.MinWAFRateLimit(), 100+50*300; got != want {
+		t.Errorf("MinWAFRateLimit = %d, want %d", got, want)
+	}
+	if got := env.WAFRateLimit(); got != env.MinWAFRateLimit() {
+		t.Errorf("derived WAFRateLimit = %d, want the plans' floor %d", got, env.MinWAFRateLimit())
+	}
+	env.WAF.EvaluationWindowSeconds = 60
+	if got, want := env.MinWAFRateLimit(), 100+50*60; got != want {
+		t.Errorf("MinWAFRateLimit over 60 s = %d, want %d", got, want)
+	}
+
+	errs := validateWAF("environments.prod.waf", Environment{
+		WAF:        WAF{RateLimitPerIP: 2000, EvaluationWindowSeconds: 300},
+		UsagePlans: env.UsagePlans,
+	})
+	want := "environments.prod.waf.rateLimitPerIp: 2000 would block a single key within its plan: the most generous plan allows 15100 requests (burst plus rate) per 300-second window; raise it to at least 15100"
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) {
+		t.Errorf("errors = %v, want one starting %q", errs, want)
+	}
+	errs = validateWAF("w", Environment{WAF: WAF{EvaluationWindowSeconds: 30, CountOnlyRules: []string{"SizeRestrictions_Body", "NoUserAgent_HEADER", "NoUserAgent_HEADER"}}})
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Path)
+	}
+	if strings.Join(got, " ") != "w.evaluationWindowSeconds w.countOnlyRules[0] w.countOnlyRules[2]" {
+		t.Errorf("errors = %v", errs)
+	}
+}
+
+// A first deploy creates every resource of the hierarchy in one operation:
+// CloudFormation allows 2,500, and 60 dynamic references per template.
+func TestTooManyKeysForOneCloudFormationOperationFailsConfig(t *testing.T) {
+	if got := MaxCloudFormationKeys*resourcesPerKey + KeyShardCount + CloudFormationMaxResourcesPerTemplate; got > CloudFormationMaxResourcesPerOperation {
+		t.Fatalf("the cap allows %d resources in a first deploy", got)
+	}
+	env := Environment{}
+	for i := range MaxCloudFormationKeys + 1 {
+		env.APIKeys = append(env.APIKeys, APIKey{Name: fmt.Sprintf("k%d", i), Plan: "p"})
+	}
+	errs := validateCloudFormationLimits("environments.dev", env)
+	if len(errs) != 1 || errs[0].Path != "environments.dev.apiKeys" || !strings.Contains(errs[0].Msg, "keygate keys") {
+		t.Errorf("errors = %v", errs)
+	}
+	env.APIKeys = env.APIKeys[:MaxCloudFormationKeys]
+	if errs := validateCloudFormationLimits("environments.dev", env); len(errs) != 0 {
+		t.Errorf("at the cap: %v", errs)
+	}
+}
+
+func TestTooManyImportedKeysInOneKeyStackFailsConfig(t *testing.T) {
+	env := Environment{}
+	// Names that all fall into the same key stack.
+	for i := 0; len(env.APIKeys) <= CloudFormationMaxDynamicReferences; i++ {
+		name := fmt.Sprintf("imported-%d", i)
+		if KeyShard(name) == 7 {
+			env.APIKeys = append(env.APIKeys, APIKey{Name: name, Plan: "p", SecretName: "s/" + name})
+		}
+	}
+	errs := validateCloudFormationLimits("environments.dev", env)
+	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "key stack 7, whose template may hold at most 60 dynamic references") {
+		t.Fatalf("errors = %v", errs)
+	}
+	// The same keys without secrets are fine.
+	for i := range env.APIKeys {
+		env.APIKeys[i].SecretName = ""
+	}
+	if errs := validateCloudFormationLimits("environments.dev", env); len(errs) != 0 {
+		t.Errorf("without secrets: %v", errs)
+	}
 }

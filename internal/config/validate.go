@@ -85,11 +85,12 @@ func validateEnvironment(path string, env Environment) Errors {
 	}
 
 	errs = append(errs, validateCORS(path+".cors", env.CORS)...)
-	errs = append(errs, validateWAF(path+".waf", env.WAF)...)
+	errs = append(errs, validateWAF(path+".waf", env)...)
 	errs = append(errs, validateAlarms(path+".alarms", env.Alarms)...)
 	errs = append(errs, validateUsagePlans(path, env)...)
 	errs = append(errs, validateAPIKeys(path, env)...)
 	errs = append(errs, validateKeySources(path, env.APIKeys)...)
+	errs = append(errs, validateCloudFormationLimits(path, env)...)
 	errs = append(errs, validateRoutes(path, env.Routes)...)
 	if env.CORS.Enabled() {
 		for i, route := range env.Routes {
@@ -137,11 +138,48 @@ const (
 	maxWAFRateLimit = 2_000_000_000
 )
 
-func validateWAF(path string, waf WAF) Errors {
-	if waf.RateLimitPerIP < minWAFRateLimit || waf.RateLimitPerIP > maxWAFRateLimit {
-		return Errors{{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d is out of range; WAF rate-based rules take %d to %d requests per 5 minutes", waf.RateLimitPerIP, minWAFRateLimit, maxWAFRateLimit)}}
+// WAFCommonRuleSetRules are the rules of the AWS managed rule group
+// AWSManagedRulesCommonRuleSet (AWS WAF developer guide, "Baseline rule
+// groups"); a rule action override naming any other rule fails the deploy.
+var WAFCommonRuleSetRules = []string{
+	"NoUserAgent_HEADER", "UserAgent_BadBots_HEADER", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
+	"SizeRestrictions_BODY", "SizeRestrictions_URIPATH", "EC2MetaDataSSRF_BODY", "EC2MetaDataSSRF_COOKIE",
+	"EC2MetaDataSSRF_URIPATH", "EC2MetaDataSSRF_QUERYARGUMENTS", "GenericLFI_QUERYARGUMENTS", "GenericLFI_URIPATH",
+	"GenericLFI_BODY", "RestrictedExtensions_URIPATH", "RestrictedExtensions_QUERYARGUMENTS", "GenericRFI_QUERYARGUMENTS",
+	"GenericRFI_BODY", "GenericRFI_URIPATH", "CrossSiteScripting_COOKIE", "CrossSiteScripting_QUERYARGUMENTS",
+	"CrossSiteScripting_BODY", "CrossSiteScripting_URIPATH",
+}
+
+// wafEvaluationWindows are the windows a WAF rate-based rule accepts
+// (RateBasedStatement.EvaluationWindowSec).
+var wafEvaluationWindows = []int{60, 120, 300, 600}
+
+func validateWAF(path string, env Environment) Errors {
+	var errs Errors
+	waf := env.WAF
+	if !slices.Contains(wafEvaluationWindows, waf.EvaluationWindowSeconds) {
+		errs = append(errs, FieldError{Path: path + ".evaluationWindowSeconds", Msg: fmt.Sprintf("%d is not a WAF evaluation window; use one of %s seconds", waf.EvaluationWindowSeconds, joinInts(wafEvaluationWindows))})
+	} else if waf.RateLimitPerIP != 0 {
+		if waf.RateLimitPerIP < minWAFRateLimit || waf.RateLimitPerIP > maxWAFRateLimit {
+			errs = append(errs, FieldError{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d is out of range; WAF rate-based rules take %d to %d requests per evaluation window", waf.RateLimitPerIP, minWAFRateLimit, maxWAFRateLimit)})
+		} else if least := env.MinWAFRateLimit(); waf.RateLimitPerIP < least {
+			// WAF would block (before API Gateway sees the key) a client
+			// its plan still allows.
+			errs = append(errs, FieldError{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d would block a single key within its plan: the most generous plan allows %d requests (burst plus rate) per %d-second window; raise it to at least %d or leave it out to derive it from the plans", waf.RateLimitPerIP, least, waf.EvaluationWindowSeconds, least)})
+		}
 	}
-	return nil
+	seen := map[string]bool{}
+	for i, rule := range waf.CountOnlyRules {
+		rulePath := fmt.Sprintf("%s.countOnlyRules[%d]", path, i)
+		switch {
+		case !slices.Contains(WAFCommonRuleSetRules, rule):
+			errs = append(errs, FieldError{Path: rulePath, Msg: fmt.Sprintf("%q is not a rule of AWSManagedRulesCommonRuleSet; use one of %s", rule, strings.Join(WAFCommonRuleSetRules, ", "))})
+		case seen[rule]:
+			errs = append(errs, FieldError{Path: rulePath, Msg: fmt.Sprintf("%q is listed twice; remove one", rule)})
+		}
+		seen[rule] = true
+	}
+	return errs
 }
 
 func validateAlarms(path string, alarms Alarms) Errors {
@@ -241,9 +279,6 @@ func checkResourceName(path, name string) Errors {
 
 func validateAPIKeys(path string, env Environment) Errors {
 	var errs Errors
-	if len(env.APIKeys) > MaxKeysPerEnvironment {
-		errs = append(errs, FieldError{Path: path + ".apiKeys", Msg: fmt.Sprintf("has %d keys; API Gateway allows %d per account and region by default, use at most that", len(env.APIKeys), MaxKeysPerEnvironment)})
-	}
 	plans := map[string]bool{}
 	for _, plan := range env.UsagePlans {
 		plans[plan.Name] = true

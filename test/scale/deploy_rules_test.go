@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/guard"
 	"github.com/keygate/keygate/stacks"
 	"github.com/keygate/keygate/test/synth"
@@ -56,7 +58,29 @@ func variants(t *testing.T) *synth.Assembly {
 		}
 		renamedPlan["usagePlans"] = plans
 
+		// bulk's size, every key under another name: one deploy from
+		// bulk replaces them all.
+		bulkRenamed := copyMap(dev)
+		bulkRenamed["manageCloudWatchRole"] = false
+		var renamedKeys []any
+		for i := range generatedKeys {
+			renamedKeys = append(renamedKeys, map[string]any{"name": fmt.Sprintf("renamed-client-%04d", i), "plan": "standard"})
+		}
+		bulkRenamed["apiKeys"] = renamedKeys
+
+		// Three keys of one key stack, the middle one (in name order,
+		// the chain's order) detached.
+		chained := copyMap(dev)
+		chained["manageCloudWatchRole"] = false
+		var chainKeys []any
+		for i, name := range sameShardNames(3) {
+			chainKeys = append(chainKeys, map[string]any{"name": name, "plan": "standard", "detached": i == 1})
+		}
+		chained["apiKeys"] = chainKeys
+
 		keygate["environments"] = map[string]any{
+			"chained":     chained,
+			"bulkrenamed": bulkRenamed,
 			"dev":         dev,
 			"moved":       withPartner(map[string]any{"name": "example-partner", "plan": "internal"}),
 			"detached":    withPartner(map[string]any{"name": "example-partner", "plan": "standard", "detached": true}),
@@ -191,10 +215,20 @@ func TestGuardCountsAFirstDeployAndRefusesItAboveTheQuota(t *testing.T) {
 		}
 		t.Logf("%s: first deploy %v, refused %v", env, r.Operations, refused)
 	}
-	bulk, _ := a.Config.Environment("bulk")
-	if len(bulk.APIKeys)*2 <= guard.MaxOperationsPerDeploy {
-		t.Fatalf("bulk (%d keys) no longer exceeds the quota: the refusal is untested", len(bulk.APIKeys))
+
+	// Renaming every key of bulk in one deploy: each key and attachment
+	// deleted and created anew, far above the quota, so refused.
+	r, err := guard.ReviewAssemblies(asDev(t, a, "keygate-bulk"), asDev(t, variants(t), "keygate-bulkrenamed"), "keygate-dev")
+	if err != nil {
+		t.Fatal(err)
 	}
+	if r.Operations.Create < 2*generatedKeys || r.Operations.Delete < 2*generatedKeys {
+		t.Errorf("renaming %d keys: %+v, want at least %d creates and deletes", generatedKeys, r.Operations, 2*generatedKeys)
+	}
+	if !slices.Contains(refusedCauses(r), string(guard.CauseOperationQuota)+" ") {
+		t.Errorf("renaming %d keys (%d operations) is not refused", generatedKeys, r.Operations.Total())
+	}
+	t.Logf("bulk → bulkrenamed: %v", r.Operations)
 }
 
 func countResources(tpl *synth.Template) int {
@@ -219,5 +253,41 @@ func TestVariantsDifferWhereTheyShould(t *testing.T) {
 	synth.CheckKeys(t, moved, a.Templates["keygate-moved"])
 	if !strings.Contains(synth.ToJSON(a.Templates["keygate-renamedplan"].Resources), "keygate-renamedplan-partner") {
 		t.Error("renamedplan has no plan named partner")
+	}
+}
+
+// sameShardNames are n key names, sorted, that fall into one key stack.
+func sameShardNames(n int) []string {
+	byShard := map[int][]string{}
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("chain-%03d", i)
+		shard := config.KeyShard(name)
+		byShard[shard] = append(byShard[shard], name)
+		if len(byShard[shard]) == n {
+			slices.Sort(byShard[shard])
+			return byShard[shard]
+		}
+	}
+}
+
+// A detached key has no attachment, and the attachment chain (one
+// CreateUsagePlanKey at a time, serverless/serverless#12065) must not break
+// where it was: the attachments before and after it stay ordered.
+func TestDetachedKeyKeepsTheCreationChainsWhole(t *testing.T) {
+	a := variants(t)
+	tpl := a.Templates["keygate-chained"]
+	env, _ := a.Config.Environment("chained")
+	synth.CheckKeys(t, env, tpl)
+	graph := synth.NewGraph(tpl)
+	ancestors := graph.Ancestors()
+	attachments := graph.ResourcesOfType("AWS::ApiGateway::UsagePlanKey")
+	if len(attachments) != 2 {
+		t.Fatalf("%d attachments, want 2 (the middle key is detached)", len(attachments))
+	}
+	if ok, x, y := graph.TotallyOrdered(attachments, ancestors); !ok {
+		t.Errorf("attachments %s and %s may be created at the same time", x, y)
+	}
+	if ok, x, y := graph.TotallyOrdered(graph.ResourcesOfType("AWS::ApiGateway::ApiKey"), ancestors); !ok {
+		t.Errorf("keys %s and %s may be created at the same time", x, y)
 	}
 }

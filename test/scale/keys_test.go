@@ -17,15 +17,22 @@ import (
 	"github.com/keygate/keygate/stacks"
 )
 
-const generatedKeys = 2000
+// generatedKeys fills "bulk" to one below the cap of CloudFormation-managed
+// keys, so that "bulkplus" (one key more) sits exactly at it.
+const generatedKeys = config.MaxCloudFormationKeys - 1
 
 var (
 	scaledOnce     sync.Once
 	scaledAssembly *synth.Assembly
 )
 
+// addedKeyName is the key bulkplus has beyond bulk: "client-0100x" sorts
+// between client-0100 and client-0101.
+const addedKeyName = "client-0100x"
+
 // scaled synthesizes, once, an app of the shipped dev and environments
-// derived from it: "bulk" with 2,000 generated keys, "reordered" with dev's keys in
+// derived from it: "bulk" with 949 generated keys (every tenth imported from
+// Secrets Manager), "bulkplus" with one more, "reordered" with dev's keys in
 // reverse order, one key added and its plans reversed, "renamed" with one
 // key renamed and the stage throttle changed, and "integrations" with HTTP
 // and Lambda routes.
@@ -46,9 +53,19 @@ func scaled(t *testing.T) *synth.Assembly {
 			if i%3 == 0 {
 				plan = "internal"
 			}
-			keys = append(keys, map[string]any{"name": fmt.Sprintf("client-%04d", i), "plan": plan})
+			key := map[string]any{"name": fmt.Sprintf("client-%04d", i), "plan": plan}
+			if i%10 == 0 {
+				// Imported keys: one dynamic reference each.
+				key["secretName"] = fmt.Sprintf("keygate/bulk/client-%04d", i)
+			}
+			keys = append(keys, key)
 		}
 		bulk["apiKeys"] = keys
+		// bulk with one key more, which lands in the middle of its key
+		// stack's creation chains.
+		bulkplus := copyMap(bulk)
+		bulkplus["stageName"] = "bulkplus"
+		bulkplus["apiKeys"] = append(slices.Clone(keys), map[string]any{"name": addedKeyName, "plan": "standard"})
 
 		reordered := copyMap(dev)
 		reordered["manageCloudWatchRole"] = false
@@ -82,7 +99,8 @@ func scaled(t *testing.T) *synth.Assembly {
 		}
 
 		bulk["manageCloudWatchRole"] = false
-		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "reordered": reordered, "renamed": renamed, "integrations": integrations}
+		bulkplus["manageCloudWatchRole"] = false
+		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "bulkplus": bulkplus, "reordered": reordered, "renamed": renamed, "integrations": integrations}
 		// Resource and output counts and logical IDs are what this app is
 		// for; validation and the rule packs run on the shipped config.
 		scaledAssembly = synth.Synthesize(t, outDir, context, synth.Checks{})

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CloudFormation quotas that synth does not check but a deploy does
+// ("AWS CloudFormation quotas",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+const (
+	// CloudFormationMaxResourcesPerTemplate is the most resources one
+	// template (root or nested) may declare.
+	CloudFormationMaxResourcesPerTemplate = 500
+	// CloudFormationMaxResourcesPerOperation is the most resources one
+	// create, update or delete may touch across a nested-stack hierarchy.
+	CloudFormationMaxResourcesPerOperation = 2500
+	// CloudFormationMaxDynamicReferences is the most {{resolve:…}} one
+	// template may hold.
+	CloudFormationMaxDynamicReferences = 60
+)
+
+// resourcesPerKey are what one configured key adds to a key stack: the
+// AWS::ApiGateway::ApiKey and its AWS::ApiGateway::UsagePlanKey.
+const resourcesPerKey = 2
+
+// MaxCloudFormationKeys is the most API keys CloudFormation may manage in one
+// environment, so that the environment's first deploy, which creates
+// everything at once, stays within CloudFormation's 2,500 resources per
+// operation. It is derived from the worst case, not from today's stack: the
+// root template at its own limit of 500 resources, plus one
+// AWS::CloudFormation::Stack per key stack, leaves the rest to keys at two
+// resources each: (2500 − 500 − 100) / 2 = 950. More keys than that go
+// through `keygate keys`, outside CloudFormation.
+const MaxCloudFormationKeys = (CloudFormationMaxResourcesPerOperation - CloudFormationMaxResourcesPerTemplate - KeyShardCount) / resourcesPerKey
+
+// validateCloudFormationLimits refuses an environment whose templates
+// CloudFormation would reject at deploy time.
+func validateCloudFormationLimits(path string, env Environment) Errors {
+	var errs Errors
+	if n := len(env.APIKeys); n > MaxCloudFormationKeys {
+		errs = append(errs, FieldError{Path: path + ".apiKeys", Msg: fmt.Sprintf(
+			"has %d keys; CloudFormation manages at most %d per environment, so that a first deploy stays within its %d resources per operation (the root stack at its %d-resource limit, %d key stacks, 2 resources per key); keep the rest out of cdk.json and manage them with `keygate keys`",
+			n, MaxCloudFormationKeys, CloudFormationMaxResourcesPerOperation, CloudFormationMaxResourcesPerTemplate, KeyShardCount)})
+	}
+	// Each imported key is one dynamic reference in its key stack's template.
+	imported := map[int][]string{}
+	for _, key := range env.APIKeys {
+		if key.SecretName != "" {
+			shard := KeyShard(key.Name)
+			imported[shard] = append(imported[shard], key.Name)
+		}
+	}
+	for shard := range KeyShardCount {
+		if names := imported[shard]; len(names) > CloudFormationMaxDynamicReferences {
+			errs = append(errs, FieldError{Path: path + ".apiKeys", Msg: fmt.Sprintf(
+				"%d keys imported from Secrets Manager (secretName) fall into key stack %d, whose template may hold at most %d dynamic references; rename some of them so that they fall into other key stacks, or import them with `keygate keys`: %s",
+				len(names), shard, CloudFormationMaxDynamicReferences, strings.Join(names[CloudFormationMaxDynamicReferences:], ", "))})
+		}
+	}
+	return errs
+}
