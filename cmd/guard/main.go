@@ -105,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(findings) > 0 {
 		summary = fmt.Sprintf("guard: %d guarded change(s)", len(findings))
 	}
+	if refused := countRefused(findings); refused > 0 {
+		summary += fmt.Sprintf(", %d of them refused: AWS would fail this deploy, no label can allow it", refused)
+	}
 	summary = "guard: one deploy: " + review.Operations.String() + "\n" + summary
 	if *asJSON {
 		if findings == nil {
@@ -185,4 +188,14 @@ func compare(args []string) (guard.Review, error) {
 	default:
 		return guard.Review{}, usageMistake(fmt.Sprintf("want 2 or 3 arguments, got %d", len(args)))
 	}
+}
+
+func countRefused(findings []guard.Finding) int {
+	n := 0
+	for _, f := range findings {
+		if f.Action == guard.Refuse {
+			n++
+		}
+	}
+	return n
 }

@@ -29,6 +29,7 @@ func TestRunExitsThreeOnAChangeAWSWouldRefuse(t *testing.T) {
 		`REFUSE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme: key "acme" would be attached to usage plan "keygate-dev-b" while still attached to "keygate-dev-a"`,
 		"REPLACE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme",
 		"guard: one deploy: 1 to create, 0 to update, 1 to delete: 2 of CloudFormation's 2500 resource operations per deploy\n",
+		"guard: 2 guarded change(s), 1 of them refused: AWS would fail this deploy, no label can allow it\n",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
