@@ -27,8 +27,12 @@ type Environment struct {
 	// Production turns on the rules that protect live traffic (no data trace).
 	Production bool `json:"production"`
 
-	StageName string   `json:"stageName" required:"true"`
-	Throttle  Throttle `json:"throttle" required:"true"`
+	StageName string `json:"stageName" required:"true"`
+	// Throttle becomes the stage's */* method settings, which limit each
+	// method (all clients together), not the stage as a whole: "Per-API,
+	// per-stage throttling limits are applied at the API method level for a
+	// stage" (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+	Throttle Throttle `json:"throttle" required:"true"`
 	Logging   Logging  `json:"logging" required:"true"`
 
 	// AuthorizerCacheTTLSeconds is how long API Gateway caches an authorizer
