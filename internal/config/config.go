@@ -33,7 +33,7 @@ type Environment struct {
 	// per-stage throttling limits are applied at the API method level for a
 	// stage" (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
 	Throttle Throttle `json:"throttle" required:"true"`
-	Logging   Logging  `json:"logging" required:"true"`
+	Logging  Logging  `json:"logging" required:"true"`
 
 	// AuthorizerCacheTTLSeconds is how long API Gateway caches an authorizer
 	// decision per token (0 disables the cache; API Gateway allows 0–3600).
