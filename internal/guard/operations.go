@@ -3,6 +3,7 @@ package guard
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -45,13 +46,16 @@ func (o Operations) String() string {
 //     changes although its text does not;
 //   - a nested stack resource is updated whenever anything inside it is.
 //
+// Replacement properties are those of [rules] and, for the unguarded types
+// keygate synthesizes, [countedReplacements].
+//
 // DependsOn, Metadata and policies alone are not counted: an update that
 // changes only such attributes makes CloudFormation touch no resource
 // ("the UpdateStack operation does nothing in this case", aws/aws-cdk#21496,
 // on DependsOn-only changes), so the DependsOn chains between keys, which
-// change a neighbour's DependsOn when a key is added, cost nothing here. Replacements of unguarded types count as updates (their
-// replacement properties are not in [rules]), so the count can be a little
-// low for those; keygate's bulk (keys, attachments, nested stacks) is guarded.
+// change a neighbour's DependsOn when a key is added, cost nothing here.
+// A type whose replacement properties the guard does not know
+// ([KnowsReplacementsOf]) counts its changes as updates.
 func countOperations(base, head []placed, baseAt, headAt map[place]placed, findings []Finding) (Operations, map[place]bool) {
 	replaced := map[place]bool{}
 	for _, f := range findings {
@@ -70,6 +74,10 @@ func countOperations(base, head []placed, baseAt, headAt map[place]placed, findi
 		case !inHead:
 			ops.Delete++
 		case h.Type != b.Type:
+			replaced[b.place] = true
+		case slices.ContainsFunc(replacementProperties(h.Type), func(p string) bool { return !reflect.DeepEqual(h.Properties[p], b.Properties[p]) }):
+			// Guarded types are in the findings already; this adds the
+			// unguarded ones (a renamed alarm, a moved method).
 			replaced[b.place] = true
 		case !reflect.DeepEqual(h.Properties, b.Properties):
 			updated[b.place] = true
@@ -92,7 +100,7 @@ func countOperations(base, head []placed, baseAt, headAt map[place]placed, findi
 		if b, inBase := baseAt[h.place]; inBase && b.Type == h.Type {
 			r := reads{all: map[string]bool{}, replacing: map[string]bool{}}
 			references(h.Properties, r.all)
-			for _, p := range rules[h.Type].replacementProperties {
+			for _, p := range replacementProperties(h.Type) {
 				references(h.Properties[p], r.replacing)
 			}
 			readsOf[h.place] = r

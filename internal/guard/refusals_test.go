@@ -1,8 +1,10 @@
 package guard
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -312,6 +314,10 @@ func TestOperationsCountReplacementsAsCreateAndDelete(t *testing.T) {
 		// The stage replaced in place: the plan reading it is updated.
 		{"stage renamed", func(r map[string]res) { setProperty(r, "Stage", "StageName", "v2") },
 			Operations{Create: 1, Update: 1, Delete: 1}},
+		// An unguarded type replaced: not a finding, but still a create
+		// and a delete.
+		{"unguarded function renamed in place", func(r map[string]res) { setProperty(r, "Authorizer", "FunctionName", "authorizer-v2") },
+			Operations{Create: 1, Delete: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,4 +419,64 @@ func BenchmarkReview(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The counted replacement properties are the CDK CLI's resource database's
+// ("causesReplacement": "yes"), when it is installed (make test installs
+// it); rules may list more (LogGroupClass, see rules.go), never fewer.
+func TestCountedReplacementsMatchTheCDKDatabase(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "..", "node_modules", "aws-cdk", "db.json.gz"))
+	if err != nil {
+		t.Skipf("no CDK resource database (npm ci installs it): %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var db struct {
+		Schema struct {
+			Resource struct {
+				Entities []struct {
+					CloudFormationType string `json:"cloudFormationType"`
+					Properties         map[string]struct {
+						CausesReplacement string `json:"causesReplacement"`
+					} `json:"properties"`
+				} `json:"entities"`
+			} `json:"resource"`
+		} `json:"schema"`
+	}
+	if err := json.NewDecoder(zr).Decode(&db); err != nil {
+		t.Fatal(err)
+	}
+	fromDB := map[string][]string{}
+	for _, e := range db.Schema.Resource.Entities {
+		var props []string
+		for name, p := range e.Properties {
+			if p.CausesReplacement == "yes" {
+				props = append(props, name)
+			}
+		}
+		slices.Sort(props)
+		fromDB[e.CloudFormationType] = props
+	}
+	if len(fromDB) < 100 {
+		t.Fatalf("read %d resource types from the database: its layout changed", len(fromDB))
+	}
+	for typ, props := range countedReplacements {
+		want, ok := fromDB[typ]
+		if !ok {
+			t.Errorf("%s is not in the CDK database", typ)
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(props)), want) {
+			t.Errorf("%s: counted replacement properties %v, the CDK database says %v", typ, props, want)
+		}
+	}
+	for typ, rule := range rules {
+		for _, p := range fromDB[typ] {
+			if !slices.Contains(rule.replacementProperties, p) {
+				t.Errorf("%s: the CDK database marks %s as a replacement property, rules.go does not", typ, p)
+			}
+		}
+	}
 }
