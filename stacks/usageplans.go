@@ -41,7 +41,11 @@ func KeyStackID(shard int) string { return fmt.Sprintf("ApiKeys%02d", shard) }
 func NewUsagePlans(scope constructs.Construct, props *UsagePlansProps) UsagePlans {
 	env := props.Environment
 	plans := UsagePlans{}
-	for _, plan := range env.UsagePlans {
+	// In name order, one after another: UpdateUsagePlan is limited to one
+	// request every 20 seconds per account ("Amazon API Gateway quotas"), and
+	// a change to the stage updates every plan bound to it.
+	var previous awsapigateway.UsagePlan
+	for _, plan := range slices.SortedFunc(slices.Values(env.UsagePlans), func(a, b config.UsagePlan) int { return strings.Compare(a.Name, b.Name) }) {
 		var quota *awsapigateway.QuotaSettings
 		if plan.Quota != nil {
 			quota = &awsapigateway.QuotaSettings{
@@ -63,6 +67,10 @@ func NewUsagePlans(scope constructs.Construct, props *UsagePlansProps) UsagePlan
 		// Without this, CloudFormation may create the plan before the stage
 		// exists and the deploy fails with "Invalid API Stage".
 		usagePlan.Node().AddDependency(props.Stage)
+		if previous != nil {
+			usagePlan.Node().AddDependency(previous)
+		}
+		previous = usagePlan
 		plans[plan.Name] = usagePlan
 	}
 	return plans

@@ -201,3 +201,14 @@ func TestWelcomeLogGroupGetsRetentionWhereTheRoleIsOwned(t *testing.T) {
 		}
 	})
 }
+
+// UpdateUsagePlan is limited to one request every 20 s per account, and a
+// stage change updates every plan bound to it: plans wait for each other.
+func TestUsagePlansAreUpdatedOneAtATime(t *testing.T) {
+	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
+		graph := synth.NewGraph(tpl)
+		if ok, a, b := graph.TotallyOrdered(graph.ResourcesOfType("AWS::ApiGateway::UsagePlan"), graph.Ancestors()); !ok {
+			t.Errorf("usage plans %s and %s may be created or updated at the same time", a, b)
+		}
+	})
+}

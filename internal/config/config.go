@@ -54,6 +54,11 @@ type Environment struct {
 	WAF    WAF    `json:"waf"`
 	Alarms Alarms `json:"alarms"`
 
+	// Domain is the optional custom domain name (see domain.go); SourceIPs
+	// restrict which client addresses may call the API.
+	Domain    *Domain   `json:"domain"`
+	SourceIPs SourceIPs `json:"sourceIps"`
+
 	UsagePlans []UsagePlan       `json:"usagePlans" required:"true"`
 	APIKeys    []APIKey          `json:"apiKeys"`
 	Routes     []Route           `json:"routes" required:"true"`

@@ -24,14 +24,18 @@ const validJSON = `{
     ],
     "routes": [
       {"path": "/health", "methods": ["GET"], "integration": {"type": "mock", "body": "{}"}},
-      {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}},
-      {"path": "/pay/{proxy+}", "methods": ["ANY"], "integration": {"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:pay"}}
+      {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}}
     ]
   },
   "environments": {
     "dev": {"stageName": "dev", "account": "111111111111", "region": "eu-west-1", "manageCloudWatchRole": true, "logging": {"dataTrace": true}},
     "prod": {"stageName": "prod", "production": true, "account": "123456789012", "region": "eu-west-1",
-             "manageCloudWatchRole": true, "authorizerCacheTtlSeconds": 0, "tags": {"team": "platform"}}
+             "manageCloudWatchRole": true, "authorizerCacheTtlSeconds": 0, "tags": {"team": "platform"},
+             "routes": [
+               {"path": "/health", "methods": ["GET"], "integration": {"type": "mock", "body": "{}"}},
+               {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}},
+               {"path": "/pay/{proxy+}", "methods": ["ANY"], "integration": {"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:pay"}}
+             ]}
   }
 }`
 
@@ -343,7 +347,7 @@ func TestFromContextOverrides(t *testing.T) {
 		"keygate.environments.prod.logging.retentionDays": "90",
 		"keygate.environments.dev.apiKeys":                `[{"name": "only", "plan": "standard"}]`,
 		// Strings that look like JSON stay strings where the schema says so.
-		"keygate.environments.prod.account":    "210987654321",
+		"keygate.environments.dev.account":     "210987654321",
 		"keygate.environments.prod.tags.audit": "true",
 		"keygate.environments.dev.stageName":   "2024",
 		"@aws-cdk/core:someFlag":               true,
@@ -355,9 +359,9 @@ func TestFromContextOverrides(t *testing.T) {
 	prod, _ := cfg.Environment("prod")
 	dev, _ := cfg.Environment("dev")
 	if prod.Logging.RetentionDays != 90 || dev.StageName != "2024" || len(dev.APIKeys) != 1 || dev.APIKeys[0].Name != "only" ||
-		prod.Account != "210987654321" || prod.Tags["audit"] != "true" {
-		t.Errorf("overrides not applied: prod retention %d, account %q, tags %v, dev stage %q, dev keys %+v",
-			prod.Logging.RetentionDays, prod.Account, prod.Tags, dev.StageName, dev.APIKeys)
+		dev.Account != "210987654321" || prod.Tags["audit"] != "true" {
+		t.Errorf("overrides not applied: prod retention %d, dev account %q, tags %v, dev stage %q, dev keys %+v",
+			prod.Logging.RetentionDays, dev.Account, prod.Tags, dev.StageName, dev.APIKeys)
 	}
 	// The override must not leak into the caller's context value.
 	if keygate.(map[string]any)["environments"].(map[string]any)["dev"].(map[string]any)["stageName"] != "dev" {
@@ -371,7 +375,7 @@ func TestFromContextOverrides(t *testing.T) {
 	_, err = FromContext(map[string]any{})
 	assertErrors(t, err, "keygate: is missing from the CDK context")
 	_, err = FromContext(map[string]any{"keygate": keygate, "keygate.defaults.routes.7.path": "/x"})
-	assertErrors(t, err, `keygate.defaults.routes.7.path: "7" is not an index of a list of 3; use 0 to 2`)
+	assertErrors(t, err, `keygate.defaults.routes.7.path: "7" is not an index of a list of 2; use 0 to 1`)
 }
 
 func TestShippedCDKJSONIsValid(t *testing.T) {
@@ -516,5 +520,28 @@ func TestTooManyImportedKeysInOneKeyStackFailsConfig(t *testing.T) {
 	}
 	if errs := validateCloudFormationLimits("environments.dev", env); len(errs) != 0 {
 		t.Errorf("without secrets: %v", errs)
+	}
+}
+
+// CloudFormation cannot create an invoke permission for a function in
+// another region or account (aws/aws-cdk#11826): refused before synth.
+func TestLambdaRouteInAnotherRegionOrAccountFailsConfig(t *testing.T) {
+	route := func(arn string) Route {
+		return Route{Path: "/p", Methods: []string{"ANY"}, Integration: Integration{Type: IntegrationLambda, FunctionARN: arn}}
+	}
+	env := Environment{Account: "123456789012", Region: "eu-west-1", Routes: []Route{
+		route("arn:aws:lambda:eu-west-1:123456789012:function:same"),
+		route("arn:aws:lambda:us-east-1:123456789012:function:elsewhere"),
+		route("arn:aws:lambda:eu-west-1:999999999999:function:foreign"),
+	}}
+	errs := validateLambdaRoutesReachable("environments.prod", env)
+	if len(errs) != 2 || errs[0].Path != "environments.prod.routes[1].integration.functionArn" || !strings.Contains(errs[0].Msg, "region us-east-1") ||
+		errs[1].Path != "environments.prod.routes[2].integration.functionArn" || !strings.Contains(errs[1].Msg, "account 999999999999") {
+		t.Errorf("errors = %v", errs)
+	}
+	// An environment-agnostic stack cannot be checked: nothing refused.
+	env.Account, env.Region = "", ""
+	if errs := validateLambdaRoutesReachable("environments.prod", env); len(errs) != 0 {
+		t.Errorf("agnostic: %v", errs)
 	}
 }

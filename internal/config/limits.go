@@ -58,5 +58,31 @@ func validateCloudFormationLimits(path string, env Environment) Errors {
 				len(names), shard, CloudFormationMaxDynamicReferences, strings.Join(names[CloudFormationMaxDynamicReferences:], ", "))})
 		}
 	}
+	errs = append(errs, validateLambdaRoutesReachable(path, env)...)
+	return errs
+}
+
+// validateLambdaRoutesReachable refuses a Lambda route whose function is in
+// another region or account than an environment pinned to one: the stack
+// grants API Gateway lambda:InvokeFunction with an AWS::Lambda::Permission,
+// which CloudFormation can only create for a function of the stack's own
+// region and account ("Functions from 'us-east-1' are not reachable in this
+// region", aws/aws-cdk#11826).
+func validateLambdaRoutesReachable(path string, env Environment) Errors {
+	var errs Errors
+	for i, route := range env.Routes {
+		arn := route.Integration.FunctionARN
+		if route.Integration.Type != IntegrationLambda || !lambdaARNPattern.MatchString(arn) {
+			continue
+		}
+		parts := strings.Split(arn, ":") // arn:partition:lambda:region:account:function:name
+		field := fmt.Sprintf("%s.routes[%d].integration.functionArn", path, i)
+		if env.Region != "" && parts[3] != env.Region {
+			errs = append(errs, FieldError{Path: field, Msg: fmt.Sprintf("is in region %s, the environment in %s; API Gateway can only be granted a function of the stack's own region, so deploy a function there (or front it with an HTTP route)", parts[3], env.Region)})
+		}
+		if env.Account != "" && parts[4] != env.Account {
+			errs = append(errs, FieldError{Path: field, Msg: fmt.Sprintf("is in account %s, the environment in %s; the invoke permission can only be created in the function's own account, so use a function of this account (or front it with an HTTP route)", parts[4], env.Account)})
+		}
+	}
 	return errs
 }

@@ -92,6 +92,8 @@ func validateEnvironment(path string, env Environment) Errors {
 	errs = append(errs, validateKeySources(path, env.APIKeys)...)
 	errs = append(errs, validateCloudFormationLimits(path, env)...)
 	errs = append(errs, validateRoutes(path, env.Routes)...)
+	errs = append(errs, validateDomain(path, env)...)
+	errs = append(errs, validateSourceIPs(path, env)...)
 	if env.CORS.Enabled() {
 		for i, route := range env.Routes {
 			if j := slices.Index(route.Methods, "OPTIONS"); j >= 0 {
@@ -454,7 +456,8 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		}
 		owners = append(owners, env)
 	}
-	return append(errs, validateAccountWide(envs)...)
+	errs = append(errs, validateAccountWide(envs)...)
+	return append(errs, validateDomainsAcrossEnvironments(envs)...)
 }
 
 func orUnset(s string) string {

@@ -98,9 +98,18 @@ func scaled(t *testing.T) *synth.Assembly {
 				"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:payments"}},
 		}
 
+		// integrations pinned to the function's account and region, where
+		// CDK grants the invoke permission itself.
+		pinned := copyMap(integrations)
+		pinned["account"], pinned["region"] = "123456789012", "eu-west-1"
+		// With an explicit account and region, some environment must own
+		// that region's API Gateway CloudWatch role; dev, which owns one,
+		// has none, so this one declares it set outside keygate.
+		pinned["cloudWatchRoleManagedOutside"] = true
+
 		bulk["manageCloudWatchRole"] = false
 		bulkplus["manageCloudWatchRole"] = false
-		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "bulkplus": bulkplus, "reordered": reordered, "renamed": renamed, "integrations": integrations}
+		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "bulkplus": bulkplus, "reordered": reordered, "renamed": renamed, "integrations": integrations, "pinned": pinned}
 		// Resource and output counts and logical IDs are what this app is
 		// for; validation and the rule packs run on the shipped config.
 		scaledAssembly = synth.Synthesize(t, outDir, context, synth.Checks{})
