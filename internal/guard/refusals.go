@@ -138,7 +138,7 @@ func keysInTwoPlans(head []placed, baseAt, headAt map[place]placed, replaced map
 			steps = fmt.Sprintf("Move it in two deploys: 1) set \"detached\": true on the apiKeys entry %q (keep its plan) and deploy: the key stays, unattached, and its clients get 403 until step 2 (the guard reports the detachment, so that pull request needs the allow-replacement label); 2) set its plan to the new one, remove \"detached\" and deploy", keyName)
 		} else {
 			what = fmt.Sprintf("key %q would be attached to usage plan %s while its attachment to %s, which is renamed or removed, still exists", keyName, newPlan, oldPlan)
-			steps = "Rename a plan in two deploys: 1) rename it and set \"detached\": true on each of its keys, and deploy: the keys stay, unattached, and their clients get 403 until step 2 (that pull request needs the allow-replacement label); 2) remove \"detached\" from those keys and deploy"
+			steps = "Rename a plan in two deploys: 1) rename it, point its keys' plan at the new name and set \"detached\": true on each of them, and deploy: the keys stay, unattached, and their clients get 403 until step 2 (that pull request needs the allow-replacement label); 2) remove \"detached\" from those keys and deploy"
 		}
 		out = append(out, Finding{
 			Action: Refuse, Cause: CauseKeyInTwoPlans, Type: h.Type, LogicalID: h.id, Stack: h.stack,

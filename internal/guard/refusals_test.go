@@ -144,7 +144,7 @@ func TestGuardRefusesPlanRenameWithKeys(t *testing.T) {
 	var got []string
 	for _, f := range refused {
 		got = append(got, f.Stack+"/"+f.LogicalID)
-		if !strings.Contains(f.Reason, `which is renamed or removed`) || !strings.Contains(f.Reason, `1) rename it and set "detached": true on each of its keys`) {
+		if !strings.Contains(f.Reason, `which is renamed or removed`) || !strings.Contains(f.Reason, `1) rename it, point its keys' plan at the new name and set "detached": true on each of them`) {
 			t.Errorf("reason of %s: %s", f.LogicalID, f.Reason)
 		}
 	}
