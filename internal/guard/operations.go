@@ -75,11 +75,12 @@ func countOperations(base, head []placed, baseAt, headAt map[place]placed, findi
 			ops.Delete++
 		case h.Type != b.Type:
 			replaced[b.place] = true
+		case reflect.DeepEqual(h.Properties, b.Properties):
 		case slices.ContainsFunc(replacementProperties(h.Type), func(p string) bool { return !reflect.DeepEqual(h.Properties[p], b.Properties[p]) }):
 			// Guarded types are in the findings already; this adds the
 			// unguarded ones (a renamed alarm, a moved method).
 			replaced[b.place] = true
-		case !reflect.DeepEqual(h.Properties, b.Properties):
+		default:
 			updated[b.place] = true
 		}
 	}
@@ -90,84 +91,96 @@ func countOperations(base, head []placed, baseAt, headAt map[place]placed, findi
 	}
 
 	// Values that change without their text changing: replaced resources,
-	// and the parameters of nested stacks that pass a changed value in.
-	changedParams := map[place]bool{}
-	// What each resource that stays reads, worked out once: all its
-	// properties, and its replacement properties if its type is guarded.
-	type reads struct{ all, replacing map[string]bool }
-	readsOf := map[place]reads{}
+	// and the parameters of nested stacks that pass a new value in. They
+	// spread to what reads them (Ref, Fn::GetAtt, Fn::Sub), worked out once
+	// per resource: readers is, for each value (a resource or a nested
+	// stack parameter, by place), the resources that stay and read it, and
+	// whether they read it in a replacement property.
+	type reader struct {
+		at        place
+		replacing bool
+	}
+	readers := map[place][]reader{}
 	for _, h := range head {
-		if b, inBase := baseAt[h.place]; inBase && b.Type == h.Type {
-			r := reads{all: map[string]bool{}, replacing: map[string]bool{}}
-			references(h.Properties, r.all)
-			for _, p := range replacementProperties(h.Type) {
-				references(h.Properties[p], r.replacing)
-			}
-			readsOf[h.place] = r
+		if b, inBase := baseAt[h.place]; !inBase || b.Type != h.Type {
+			continue
+		}
+		all, replacing := map[string]bool{}, map[string]bool{}
+		references(h.Properties, all)
+		for _, p := range replacementProperties(h.Type) {
+			references(h.Properties[p], replacing)
+		}
+		for id := range all {
+			v := place{h.stack, id}
+			readers[v] = append(readers[v], reader{h.place, replacing[id]})
 		}
 	}
-	for grew := true; grew; {
-		grew = false
-		for _, h := range head {
-			r, stays := readsOf[h.place]
-			if !stays || replaced[h.place] {
+	changedParams := map[place]bool{}
+	var changed []place // values whose change has yet to reach their readers
+	for p := range replaced {
+		changed = append(changed, p)
+	}
+	// passChanges marks the parameters of nested stack resource at whose
+	// value changes: its text differs, or it reads a changed value.
+	passChanges := func(at place) {
+		h := headAt[at]
+		if h.Type != "AWS::CloudFormation::Stack" {
+			return
+		}
+		inner := nestedPath(at.stack, at.id)
+		params, _ := h.Properties["Parameters"].(map[string]any)
+		oldParams, _ := baseAt[at].Properties["Parameters"].(map[string]any)
+		for name, value := range params {
+			p := place{inner, name}
+			if changedParams[p] {
 				continue
 			}
-			b := baseAt[h.place]
-			changes := func(ids map[string]bool) bool {
-				for id := range ids {
-					if replaced[place{h.stack, id}] || changedParams[place{h.stack, id}] {
-						return true
-					}
+			differs := !reflect.DeepEqual(value, oldParams[name])
+			if !differs {
+				refs := map[string]bool{}
+				references(value, refs)
+				for id := range refs {
+					v := place{at.stack, id}
+					differs = differs || replaced[v] || changedParams[v]
 				}
-				return false
 			}
-			// A replacement property of a guarded type that reads a new
-			// value replaces the resource, across nested stacks too (a
-			// plan replaced in the root replaces the attachments that
-			// receive its id as a parameter).
-			if changes(r.replacing) {
-				replaced[h.place] = true
-				grew = true
-				continue
-			}
-			if !updated[h.place] && changes(r.all) {
-				updated[h.place] = true
-				grew = true
-			}
-			if h.Type == "AWS::CloudFormation::Stack" && updated[h.place] {
-				inner := nestedPath(h.stack, h.id)
-				params, _ := h.Properties["Parameters"].(map[string]any)
-				oldParams, _ := b.Properties["Parameters"].(map[string]any)
-				for name, value := range params {
-					p := place{inner, name}
-					if changedParams[p] {
-						continue
-					}
-					valueRefs := map[string]bool{}
-					references(value, valueRefs)
-					changed := !reflect.DeepEqual(value, oldParams[name])
-					for id := range valueRefs {
-						changed = changed || replaced[place{h.stack, id}] || changedParams[place{h.stack, id}]
-					}
-					if changed {
-						changedParams[p] = true
-						grew = true
-					}
-				}
+			if differs {
+				changedParams[p] = true
+				changed = append(changed, p)
 			}
 		}
-		// A nested stack is updated when anything inside it is created,
-		// updated, replaced or deleted.
-		for p := range touchedStacks(base, head, baseAt, headAt, replaced, updated) {
-			if !updated[p] && !replaced[p] {
-				if _, inBoth := baseAt[p]; inBoth {
-					if _, inHead := headAt[p]; inHead {
-						updated[p] = true
-						grew = true
-					}
-				}
+	}
+	for p := range updated {
+		passChanges(p)
+	}
+	for len(changed) > 0 {
+		v := changed[len(changed)-1]
+		changed = changed[:len(changed)-1]
+		for _, r := range readers[v] {
+			switch {
+			case replaced[r.at]:
+			case r.replacing:
+				// A replacement property that reads a new value replaces
+				// the resource, across nested stacks too (a plan replaced
+				// in the root replaces the attachments that receive its id
+				// as a parameter).
+				replaced[r.at] = true
+				changed = append(changed, r.at)
+			case !updated[r.at]:
+				updated[r.at] = true
+				passChanges(r.at)
+			default:
+				passChanges(r.at) // updated already; v may be new to its parameters
 			}
+		}
+	}
+	// A nested stack is updated when anything inside it is created, updated,
+	// replaced or deleted. (That passes no new value to its parameters.)
+	for p := range touchedStacks(base, head, baseAt, headAt, replaced, updated) {
+		_, inBase := baseAt[p]
+		_, inHead := headAt[p]
+		if inBase && inHead && !replaced[p] {
+			updated[p] = true
 		}
 	}
 	for p := range replaced {
