@@ -480,3 +480,32 @@ func TestCountedReplacementsMatchTheCDKDatabase(t *testing.T) {
 		}
 	}
 }
+
+// Replacements spread along chains of reads: the stage replaced, a
+// permission whose SourceArn (a replacement property) reads it replaced in
+// turn, and what reads the permission updated.
+func TestOperationsFollowChainsOfReplacements(t *testing.T) {
+	withChain := func(stageName string) map[string]res {
+		r := keygateLike()
+		setProperty(r, "Stage", "StageName", stageName)
+		r["Permission"] = res{"Type": "AWS::Lambda::Permission", "Properties": map[string]any{
+			"Action": "lambda:InvokeFunction", "FunctionName": ref("Authorizer"), "Principal": "apigateway.amazonaws.com",
+			"SourceArn": map[string]any{"Fn::Sub": "arn:aws:execute-api:eu-west-1:123456789012:${Api}/${Stage}/*"},
+		}}
+		r["Reader"] = res{"Type": "AWS::SSM::Parameter", "Properties": map[string]any{"Value": ref("Permission")}}
+		return r
+	}
+	dir := t.TempDir()
+	basePath, headPath := filepath.Join(dir, "base.json"), filepath.Join(dir, "head.json")
+	os.WriteFile(basePath, templateOf(t, withChain("dev")), 0o644)
+	os.WriteFile(headPath, templateOf(t, withChain("v2")), 0o644)
+	r, err := ReviewTemplateFiles(basePath, headPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stage and Permission: create + delete each; the plan (ApiStages)
+	// and Reader: updated.
+	if want := (Operations{Create: 2, Update: 2, Delete: 2}); r.Operations != want {
+		t.Errorf("operations %+v, want %+v (findings %v)", r.Operations, want, summaries(r.Findings))
+	}
+}
