@@ -89,7 +89,7 @@ func variants(t *testing.T) *synth.Assembly {
 			"secretv2":    withPartner(map[string]any{"name": "example-partner", "plan": "standard", "secretName": "keygate/partner-v2"}),
 			"jsonfield":   withPartner(map[string]any{"name": "example-partner", "plan": "standard", "secretName": "keygate/partner", "secretJsonKey": "apiKey"}),
 		}
-		variantsAssembly = synth.Synthesize(t, outDir+"-variants", context, synth.Checks{})
+		variantsAssembly = synth.Synthesize(t, filepath.Join(outDir, "variants"), context, synth.Checks{})
 	})
 	if variantsAssembly == nil {
 		t.Fatal("synthesizing the variants failed in an earlier test")
