@@ -171,8 +171,26 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		}, nil),
 		graph("Authorizer invocations vs. cache", []awscloudwatch.IMetric{requests, authorizerInvocations}, []awscloudwatch.IMetric{cacheAnswered}),
 	)
+	throttledMetrics := []awscloudwatch.IMetric{throttled}
+	if env.WAFEnabled() {
+		// WAF's 429s never reach API Gateway's access log (AWS WAF
+		// developer guide, "Monitoring with Amazon CloudWatch": metrics
+		// by WebACL, Rule and Region, named by their metric names).
+		throttledMetrics = append(throttledMetrics, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:  jsii.String("AWS/WAFV2"),
+			MetricName: jsii.String("BlockedRequests"),
+			DimensionsMap: &map[string]*string{
+				"WebACL": jsii.String(wafMetricName(env, "web-acl")),
+				"Rule":   jsii.String(wafMetricName(env, wafRateRuleMetric)),
+				"Region": awscdk.Aws_REGION(),
+			},
+			Statistic: jsii.String("Sum"),
+			Period:    period,
+			Label:     jsii.String("rate-limited by WAF (per source IP)"),
+		}))
+	}
 	m.Dashboard.AddWidgets(
-		graph("Throttled requests (429)", []awscloudwatch.IMetric{throttled}, nil),
+		graph("Throttled requests (429)", throttledMetrics, nil),
 		graph("Authorizer health", []awscloudwatch.IMetric{authorizerErrors, authorizerThrottles}, []awscloudwatch.IMetric{authorizerLatencyP99}),
 	)
 	return m

@@ -14,7 +14,14 @@ import (
 // (Log4Shell-style payloads and the like).
 var managedRuleGroups = []string{commonRuleSet, "AWSManagedRulesKnownBadInputsRuleSet"}
 
+// wafMetricName is the CloudWatch metric name of a web ACL's rule (or of
+// the web ACL itself); the dashboard reads WAF's metrics by these names.
+func wafMetricName(env config.Environment, name string) string {
+	return "keygate-" + env.Name + "-" + name
+}
+
 const (
+	wafRateRuleMetric  = "rate-limit-per-ip"
 	commonRuleSet      = "AWSManagedRulesCommonRuleSet"
 	rateLimitedBodyKey = "rate-limited"
 )
@@ -36,11 +43,10 @@ func countOnly(ruleNames []string) *[]any {
 // per source IP first, then the managed rule groups, metrics on for each.
 func newWebACL(scope constructs.Construct, env config.Environment, stage awsapigateway.Stage) awswafv2.CfnWebACL {
 	scope = constructs.NewConstruct(scope, jsii.String("Waf"))
-	metricPrefix := "keygate-" + env.Name
 	visibility := func(name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
 		return &awswafv2.CfnWebACL_VisibilityConfigProperty{
 			CloudWatchMetricsEnabled: jsii.Bool(true),
-			MetricName:               jsii.String(metricPrefix + "-" + name),
+			MetricName:               jsii.String(wafMetricName(env, name)),
 			SampledRequestsEnabled:   jsii.Bool(true),
 		}
 	}
@@ -55,6 +61,7 @@ func newWebACL(scope constructs.Construct, env config.Environment, stage awsapig
 			CustomResponse: &awswafv2.CfnWebACL_CustomResponseProperty{
 				ResponseCode:          jsii.Number(429),
 				CustomResponseBodyKey: jsii.String(rateLimitedBodyKey),
+				ResponseHeaders:       wafCORSHeaders(env.CORS),
 			},
 		}},
 		Statement: &awswafv2.CfnWebACL_StatementProperty{
@@ -64,7 +71,7 @@ func newWebACL(scope constructs.Construct, env config.Environment, stage awsapig
 				EvaluationWindowSec: jsii.Number(env.WAF.EvaluationWindowSeconds),
 			},
 		},
-		VisibilityConfig: visibility("rate-limit-per-ip"),
+		VisibilityConfig: visibility(wafRateRuleMetric),
 	}}
 	for i, group := range managedRuleGroups {
 		statement := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
@@ -83,7 +90,7 @@ func newWebACL(scope constructs.Construct, env config.Environment, stage awsapig
 		})
 	}
 	acl := awswafv2.NewCfnWebACL(scope, jsii.String("WebAcl"), &awswafv2.CfnWebACLProps{
-		Name:             jsii.String(metricPrefix),
+		Name:             jsii.String("keygate-" + env.Name),
 		Description:      jsii.String("keygate " + env.Name + ": rate limit per IP and AWS managed rules"),
 		Scope:            jsii.String("REGIONAL"),
 		DefaultAction:    &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
@@ -102,4 +109,21 @@ func newWebACL(scope constructs.Construct, env config.Environment, stage awsapig
 	// The stage must exist before WAF can attach to it.
 	association.Node().AddDependency(stage)
 	return acl
+}
+
+// wafCORSHeaders let a browser on the allowed origin read WAF's 429, which
+// never passes through API Gateway's gateway responses (and their CORS
+// headers). A custom response may carry any header but content-type, under
+// its own name: WAF prefixes x-amzn-waf- only to headers it inserts into
+// forwarded requests (AWS WAF developer guide, "Custom responses for Block
+// actions"; CloudFormation, AWS::WAFv2::WebACL CustomHTTPHeader). A response
+// cannot choose among several origins, so only a single one (or "*") is sent.
+func wafCORSHeaders(cors config.CORS) *[]any {
+	if len(cors.AllowedOrigins) != 1 {
+		return nil
+	}
+	return &[]any{&awswafv2.CfnWebACL_CustomHTTPHeaderProperty{
+		Name:  jsii.String("Access-Control-Allow-Origin"),
+		Value: jsii.String(cors.AllowedOrigins[0]),
+	}}
 }

@@ -160,6 +160,14 @@ func TestWAFRateRuleAnswers429AndLetsPlansThrough(t *testing.T) {
 		if err := json.Unmarshal([]byte(synth.At(acl.Properties, "CustomResponseBodies", bodyKey, "Content").(string)), &body); err != nil || body["message"] == nil {
 			t.Errorf("rate-limited body %v is not keygate's error shape", synth.At(acl.Properties, "CustomResponseBodies", bodyKey))
 		}
+		headers := synth.ToJSON(synth.Prop(rate, "Action.Block.CustomResponse.ResponseHeaders"))
+		if len(env.CORS.AllowedOrigins) == 1 {
+			if want := `[{"Name":"Access-Control-Allow-Origin","Value":"` + env.CORS.AllowedOrigins[0] + `"}]`; headers != want {
+				t.Errorf("WAF's 429 headers %s, want %s: a browser could not read it", headers, want)
+			}
+		} else if headers != "null" {
+			t.Errorf("WAF's 429 headers %s without a single CORS origin", headers)
+		}
 		var counted []string
 		for _, o := range synth.Prop(rules[1], "Statement.ManagedRuleGroupStatement.RuleActionOverrides").([]any) {
 			if synth.Prop(o, "ActionToUse.Count") != nil {

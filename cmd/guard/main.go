@@ -6,6 +6,7 @@
 //
 //	guard [-json] BASE.template.json HEAD.template.json
 //	guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+//	guard [-json] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
 //
 // Exit status: 0 nothing guarded changes, 1 guarded changes found, 2 usage,
 // read or parse error, 3 a change AWS would refuse (see guard.Refuse).
@@ -33,12 +34,13 @@ const (
 	exitError   = 2
 	// exitRefused: CloudFormation or API Gateway would fail the deploy
 	// (above 2,500 resource operations, a key in two plans, a named key
-	// replaced under its name). No label may allow it.
+	// replaced under its name). No approval may allow it.
 	exitRefused = 3
 )
 
 const usage = `usage: guard [-json] BASE.template.json HEAD.template.json
        guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
+       guard [-json] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
        guard -summary BASE_CDK_OUT HEAD_CDK_OUT STACK
 
 Compares two synthesized CloudFormation templates of one stack, BASE (deployed,
@@ -56,6 +58,11 @@ is not deployed yet.
 
   -json     print the findings as a JSON list (action, cause, type, logicalId,
             stack, properties, retained, reason) instead of one line each
+  -allow    an approvals file (deploy/approved-changes.json): a finding that an
+            approval names exactly (stack, nestedStack, logicalId, type, action)
+            is printed as APPROVED and does not count; approvals of STACK
+            that match nothing are printed as stale (remove them). With
+            -json, stdout lists only the findings still guarded
   -summary  instead of the guarded changes, list every resource added,
             modified, removed or replaced, nested stacks included, after a
             count of each (make diff prints it); exit status 0 or 2
@@ -63,14 +70,14 @@ is not deployed yet.
 It also counts the resources one deploy would create, update and delete
 (nested stacks and their AWS::CloudFormation::Stack resources included; a
 replacement is a create and a delete), and reports as REFUSE what AWS would
-fail mid-deploy, whatever the labels: more than 2,500 resource operations
+fail mid-deploy, whatever the approvals: more than 2,500 resource operations
 (CloudFormation's quota per operation across a nested-stack hierarchy), a key
 attached to a new plan while its old attachment exists (a key move or plan
 rename), a named key or log group replaced under the same name (a changed
 secretName). Each REFUSE line says how to make the change instead.
 
 Exit status: 0 nothing guarded changes, 1 guarded changes found,
-2 usage, read or parse error, 3 a change AWS would refuse (no label helps).
+2 usage, read or parse error, 3 a change AWS would refuse (no approval helps).
 `
 
 // run is the command without the process: arguments in, output written,
@@ -80,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(io.Discard) // errors are printed below, with the usage
 	asJSON := flags.Bool("json", false, "")
 	summarize := flags.Bool("summary", false, "")
+	allowPath := flags.String("allow", "", "")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -100,13 +108,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "guard:", err)
 		return exitError
 	}
+	if *allowPath != "" {
+		return decide(*allowPath, flags.Args(), review, *asJSON, stdout, stderr)
+	}
 
 	summary := "guard: no guarded changes"
 	if len(findings) > 0 {
 		summary = fmt.Sprintf("guard: %d guarded change(s)", len(findings))
 	}
 	if refused := countRefused(findings); refused > 0 {
-		summary += fmt.Sprintf(", %d of them refused: AWS would fail this deploy, no label can allow it", refused)
+		summary += fmt.Sprintf(", %d of them refused: AWS would fail this deploy, no approval can allow it", refused)
 	}
 	summary = "guard: one deploy: " + review.Operations.String() + "\n" + summary
 	if *asJSON {

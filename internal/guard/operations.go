@@ -12,7 +12,7 @@ import (
 // hierarchy: "Nested stacks: Maximum number of CloudFormation resources a
 // nested stack can create, update, or delete per operation. 2500 resources"
 // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
-// It is not adjustable, so no label or approval can let a larger diff pass.
+// It is not adjustable, so no approval can let a larger diff pass.
 const MaxOperationsPerDeploy = 2500
 
 // Operations is how many resources one deploy of a diff creates, updates and

@@ -7,8 +7,8 @@ import (
 )
 
 // Refuse is a change CloudFormation or API Gateway would refuse mid-deploy
-// (the stack rolls back): unlike Delete and Replace, no label or approval
-// can let it through; the change must be made another way, which the
+// (the stack rolls back): unlike Delete and Replace, no approval can let it
+// through (an Approval names a Delete or a Replace); the change must be made another way, which the
 // finding's reason says.
 const Refuse Action = "REFUSE"
 
@@ -135,10 +135,10 @@ func keysInTwoPlans(head []placed, baseAt, headAt map[place]placed, replaced map
 			if oldPlace == planPlace(headAt, h) {
 				what = fmt.Sprintf("key %q would be attached to usage plan %s again (its attachment is replaced) while its current attachment still exists", keyName, newPlan)
 			}
-			steps = fmt.Sprintf("Move it in two deploys: 1) set \"detached\": true on the apiKeys entry %q (keep its plan) and deploy: the key stays, unattached, and its clients get 403 until step 2 (the guard reports the detachment, so that pull request needs the allow-replacement label); 2) set its plan to the new one, remove \"detached\" and deploy", keyName)
+			steps = fmt.Sprintf("Move it in two deploys: 1) set \"detached\": true on the apiKeys entry %q (keep its plan) and deploy: the key stays, unattached, and its clients get 403 until step 2 (the guard reports the detachment: approve it in deploy/approved-changes.json); 2) set its plan to the new one, remove \"detached\" and deploy", keyName)
 		} else {
 			what = fmt.Sprintf("key %q would be attached to usage plan %s while its attachment to %s, which is renamed or removed, still exists", keyName, newPlan, oldPlan)
-			steps = "Rename a plan in two deploys: 1) rename it, point its keys' plan at the new name and set \"detached\": true on each of them, and deploy: the keys stay, unattached, and their clients get 403 until step 2 (that pull request needs the allow-replacement label); 2) remove \"detached\" from those keys and deploy"
+			steps = "Rename a plan in two deploys: 1) rename it, point its keys' plan at the new name and set \"detached\": true on each of them, and deploy: the keys stay, unattached, and their clients get 403 until step 2 (approve the detachments in deploy/approved-changes.json); 2) remove \"detached\" from those keys and deploy"
 		}
 		out = append(out, Finding{
 			Action: Refuse, Cause: CauseKeyInTwoPlans, Type: h.Type, LogicalID: h.id, Stack: h.stack,
@@ -217,7 +217,7 @@ func sortFindings(findings []Finding) {
 }
 
 // Review is what the guard says about a diff: the guarded findings (Delete
-// and Replace, which a label may allow, and Refuse, which nothing allows)
+// and Replace, which an approval may allow, and Refuse, which nothing allows)
 // and the resource operations one deploy makes.
 type Review struct {
 	Findings   []Finding  `json:"findings"`

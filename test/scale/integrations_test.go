@@ -80,3 +80,15 @@ func pathOf(tpl *synth.Template, id string) string {
 	}
 	return pathOf(tpl, synth.Ref(r.Properties["ParentId"])) + "/" + r.Properties["PathPart"].(string)
 }
+
+// WAF answers before API Gateway, so its 429 carries none of the gateway
+// responses' CORS headers: it brings its own for the single allowed origin.
+func TestWAFRateLimitAnswerIsReadableByTheAllowedOrigin(t *testing.T) {
+	tpl := scaled(t).Templates["keygate-pinned"]
+	_, acl := tpl.Only(t, "AWS::WAFv2::WebACL")
+	rate := acl.Properties["Rules"].([]any)[0]
+	headers := synth.ToJSON(synth.Prop(rate, "Action.Block.CustomResponse.ResponseHeaders"))
+	if want := `[{"Name":"Access-Control-Allow-Origin","Value":"https://app.example.com"}]`; headers != want {
+		t.Errorf("WAF's 429 headers %s, want %s", headers, want)
+	}
+}

@@ -106,6 +106,8 @@ func scaled(t *testing.T) *synth.Assembly {
 		// that region's API Gateway CloudWatch role; dev, which owns one,
 		// has none, so this one declares it set outside keygate.
 		pinned["cloudWatchRoleManagedOutside"] = true
+		pinned["cors"] = map[string]any{"allowedOrigins": []any{"https://app.example.com"}}
+		pinned["waf"] = map[string]any{"enabled": true}
 
 		bulk["manageCloudWatchRole"] = false
 		bulkplus["manageCloudWatchRole"] = false
