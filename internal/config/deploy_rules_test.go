@@ -112,7 +112,10 @@ func TestEnvironmentWithoutCloudWatchRoleOwnerInItsAccountIsRefused(t *testing.T
 	}
 
 	// Another environment of the same account and region owning it is enough.
-	text = withChange(t, "environments.staging", map[string]any{"stageName": "staging", "account": "123456789012", "region": "eu-west-1", "manageCloudWatchRole": true})
+	// (staging imports no key: prod's imported one would clash in the shared
+	// account, TestOneImportedKeyInTwoEnvironmentsOfOneAccountFailsConfig.)
+	text = withChange(t, "environments.staging", map[string]any{"stageName": "staging", "account": "123456789012", "region": "eu-west-1", "manageCloudWatchRole": true,
+		"apiKeys": []any{map[string]any{"name": "partner-a", "plan": "standard"}}})
 	var root map[string]any
 	json.Unmarshal([]byte(text), &root)
 	root["environments"].(map[string]any)["prod"].(map[string]any)["manageCloudWatchRole"] = false

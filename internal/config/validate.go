@@ -443,9 +443,8 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		if !env.ManageCloudWatchRole {
 			continue
 		}
-		overlaps := func(a, b string) bool { return a == "" || b == "" || a == b }
 		for _, owner := range owners {
-			if overlaps(owner.Account, env.Account) && overlaps(owner.Region, env.Region) {
+			if mayShareAccountRegion(owner, env) {
 				errs = append(errs, FieldError{
 					Path: "environments." + env.Name + ".manageCloudWatchRole",
 					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); set this to false, or give both environments accounts and regions that differ",
@@ -457,7 +456,15 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		owners = append(owners, env)
 	}
 	errs = append(errs, validateAccountWide(envs)...)
+	errs = append(errs, validateImportedKeysAcrossEnvironments(envs)...)
 	return append(errs, validateDomainsAcrossEnvironments(envs)...)
+}
+
+// mayShareAccountRegion reports whether two environments may deploy to the
+// same account and region: an unset account or region may be any.
+func mayShareAccountRegion(a, b Environment) bool {
+	overlaps := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return overlaps(a.Account, b.Account) && overlaps(a.Region, b.Region)
 }
 
 func orUnset(s string) string {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/keygate/keygate/internal/config"
 )
 
 // MaxOperationsPerDeploy is CloudFormation's quota on the resources one
@@ -12,8 +14,9 @@ import (
 // hierarchy: "Nested stacks: Maximum number of CloudFormation resources a
 // nested stack can create, update, or delete per operation. 2500 resources"
 // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
-// It is not adjustable, so no approval can let a larger diff pass.
-const MaxOperationsPerDeploy = 2500
+// It is not adjustable, so no approval can let a larger diff pass. The config
+// derives its cap of CloudFormation-managed keys from the same number.
+const MaxOperationsPerDeploy = config.CloudFormationMaxResourcesPerOperation
 
 // Operations is how many resources one deploy of a diff creates, updates and
 // deletes, every nested stack (and each AWS::CloudFormation::Stack resource
