@@ -503,4 +503,3 @@ func TestLocalGateway(t *testing.T) {
 		expectError(t, "k3", tc.do("GET", "/health", "", bearer(tightKeys["k3"])...), 429, "Too Many Requests", "TooManyRequestsException")
 	})
 }
-
