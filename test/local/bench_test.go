@@ -65,7 +65,7 @@ func TestLoadWithVegeta(t *testing.T) {
 	var addr string
 	var keep *exec.Cmd
 	for i := range runs + 1 {
-		cmd, url, elapsed := startLocal(t, binary, dir)
+		cmd, url, elapsed := startLocal(t, binary, dir, "bench")
 		if i > 0 {
 			colds = append(colds, elapsed)
 		} else {
@@ -153,9 +153,9 @@ func envOr(name, fallback string) string {
 
 // startLocal runs keygate local and returns when it prints its listening
 // line, with the stage URL and the time from exec.
-func startLocal(t *testing.T, binary, dir string) (*exec.Cmd, string, time.Duration) {
+func startLocal(t *testing.T, binary, dir, env string, args ...string) (*exec.Cmd, string, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary, "local", "-env", "bench", "-addr", "127.0.0.1:0", "-assembly", dir)
+	cmd := exec.Command(binary, append([]string{"local", "-env", env, "-addr", "127.0.0.1:0", "-assembly", dir}, args...)...)
 	cmd.Dir = synth.ModuleDir
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
@@ -166,7 +166,7 @@ func startLocal(t *testing.T, binary, dir string) (*exec.Cmd, string, time.Durat
 	}
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
-		if url, ok := strings.CutPrefix(lines.Text(), "keygate local: bench listening on "); ok {
+		if url, ok := strings.CutPrefix(lines.Text(), "keygate local: "+env+" listening on "); ok {
 			elapsed := time.Since(start)
 			go io.Copy(io.Discard, stdout)
 			return cmd, url, elapsed
