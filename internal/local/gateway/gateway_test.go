@@ -241,3 +241,34 @@ type discardWriter struct {
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(s int)           { d.status = s }
+
+func TestNonProxyHTTPSelectsTheIntegrationResponse(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			w.WriteHeader(404)
+		}
+		w.Write([]byte("backend body"))
+	}))
+	defer backend.Close()
+	api := model(nil)
+	open := api.Root.Children[1].Methods["GET"]
+	open.Integration = apimodel.Integration{Type: "HTTP", URI: backend.URL + "/ok", HTTPMethod: "GET", Responses: []apimodel.IntegrationResponse{
+		{StatusCode: "200"},
+		{StatusCode: "410", SelectionPattern: "4\\d\\d", ResponseParameters: map[string]string{"method.response.header.X-Gone": "'yes'"}},
+	}}
+	f := newFixture(t, api)
+	if rec := f.get("/t/open"); rec.Code != 200 || rec.Body.String() != "backend body" {
+		t.Errorf("default response: %d %s", rec.Code, rec.Body)
+	}
+	open.Integration.URI = backend.URL + "/missing"
+	f = newFixture(t, api)
+	if rec := f.get("/t/open"); rec.Code != 410 || rec.Header().Get("X-Gone") != "yes" {
+		t.Errorf("404 through the 4\\d\\d response: %d %v", rec.Code, rec.Header())
+	}
+	open.Integration.Responses = open.Integration.Responses[1:]
+	open.Integration.URI = backend.URL + "/ok"
+	f = newFixture(t, api)
+	if rec := f.get("/t/open"); rec.Code != 500 || rec.Body.String() != `{"message":"Internal server error"}` {
+		t.Errorf("no matching response: %d %s", rec.Code, rec.Body)
+	}
+}

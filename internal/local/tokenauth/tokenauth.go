@@ -134,7 +134,9 @@ func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Dec
 	// Concurrent requests with one uncached token share one invocation.
 	v, _, shared := a.flight.Do(token, func() (any, error) {
 		start := time.Now()
-		result, failure := a.call(ctx, token, methodARN)
+		// Shared by every request waiting on this token: one client going
+		// away must not fail the others.
+		result, failure := a.call(context.WithoutCancel(ctx), token, methodARN)
 		d := Decision{Invoked: true, Latency: time.Since(start)}
 		if failure != nil {
 			failure.Invoked, failure.Latency = true, d.Latency
@@ -157,8 +159,9 @@ func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Dec
 }
 
 func (a *Authorizer) store(token string, e *entry) {
-	// Bound the cache: past 100,000 tokens drop the expired ones.
-	if a.entries.Add(1) > 100_000 {
+	// Bound the cache: past 100,000 tokens, every 10,000th new one sweeps
+	// the expired ones out.
+	if n := a.entries.Add(1); n > 100_000 && n%10_000 == 0 {
 		now := a.now()
 		a.cache.Range(func(k, v any) bool {
 			if !now.Before(v.(*entry).expires) && a.cache.CompareAndDelete(k, v) {
