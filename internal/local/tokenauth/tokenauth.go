@@ -105,9 +105,13 @@ const (
 )
 
 // Authorize decides a request carrying token (the identity header's value)
-// for methodARN. "If the identity source is missing, empty, or does not
-// match the identity validation expression, API Gateway returns a 401
-// Unauthorized response without calling the authorizer Lambda function."
+// for methodARN. A missing token, or one the token validation expression
+// does not validate, is a 401 "returned by API Gateway without calling the
+// authorizer Lambda function"
+// (https://repost.aws/knowledge-center/api-gateway-401-error-lambda-authorizer).
+// Results are cached per token for authorizerResultTtlInSeconds: "If it
+// equals 0, authorization caching is disabled ... the default value is 300"
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html).
 func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Decision {
 	if token == "" {
 		return Decision{Outcome: Unauthorized, Message: MessageUnauthorized}
