@@ -269,8 +269,14 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 		if usageKey != "" {
 			sk, found = g.store.ForStage(usageKey, g.api.ID, g.api.Stage.Name)
 		}
-		// A key that does not exist, is disabled or is in no usage plan of
-		// this stage is refused alike: 403 INVALID_API_KEY, "Forbidden".
+		// "API Gateway reads the key and compares it against the keys in the
+		// usage plan ... Otherwise, it throws an InvalidKeyParameter
+		// exception. As a result, the caller receives a 403 Forbidden
+		// response" (api-gateway-api-key-source.html); the gateway response
+		// type is INVALID_API_KEY, "for an invalid API key submitted for a
+		// method requiring an API key" (supported-gateway-response-types.html).
+		// A key that does not exist, is disabled or is in no plan of this
+		// stage is refused alike.
 		if !found || !sk.Key.Enabled || sk.Plan == nil {
 			g.fail(w, req, rc, &match, InvalidAPIKey, ptr("Forbidden"))
 			return
