@@ -296,5 +296,12 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 			return "", err
 		}
 	}
+	// Builds for assets this assembly no longer has are dead weight.
+	old, _ := filepath.Glob(filepath.Join(localDir, "authorizer-*-"+runtime.GOARCH))
+	for _, o := range old {
+		if o != dir {
+			os.RemoveAll(o)
+		}
+	}
 	return bootstrap, nil
 }
