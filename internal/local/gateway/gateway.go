@@ -359,8 +359,11 @@ func (g *Gateway) fail(w http.ResponseWriter, req *http.Request, rc *requestCont
 // write sends a response and records its status and length.
 func (g *Gateway) write(w http.ResponseWriter, rc *requestContext, status int, body []byte) {
 	h := w.Header()
-	h.Set("x-amzn-RequestId", rc.requestID)
-	h.Set("x-amz-apigw-id", rc.extendedRequestID)
+	// Canonical keys and values in the pooled request context: no
+	// allocation per header.
+	rc.ids = [2]string{rc.requestID, rc.extendedRequestID}
+	h["X-Amzn-Requestid"] = rc.ids[0:1:1]
+	h["X-Amz-Apigw-Id"] = rc.ids[1:2:2]
 	rc.status = status
 	rc.responseLength = len(body)
 	w.WriteHeader(status)

@@ -68,6 +68,7 @@ type mockResponse struct {
 	headers     []headerValue
 	contentType string
 	body        *vtl.Template // nil: no body
+	literal     []byte        // the body when it has no variables
 	// corsOrigins are the further allowed origins of CDK's CORS preflight
 	// template with several origins; corsMatches says whether they are
 	// regular expressions ($origin.matches) or strings ($origin == …).
@@ -141,6 +142,9 @@ func (g *Gateway) prepareMockResponse(ir apimodel.IntegrationResponse) (*mockRes
 				return nil, err
 			}
 			r.body = t
+			if text, ok := t.Literal(); ok {
+				r.literal = []byte(text)
+			}
 		}
 	}
 	return r, nil
@@ -214,9 +218,10 @@ func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 			}
 		}
 	}
-	h.Set("Content-Type", selected.contentType)
-	var body []byte
-	if selected.body != nil {
+	rc.contentType[0] = selected.contentType
+	h["Content-Type"] = rc.contentType[:]
+	body := selected.literal
+	if selected.body != nil && body == nil {
 		body = selected.body.Render(nil, func(id int) string { return g.value(rc, id) })
 	}
 	g.write(w, rc, selected.status, body)
