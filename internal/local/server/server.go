@@ -177,7 +177,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 func (s *Server) listen(addr string, h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w (is another keygate local running? choose another address with ADDR=host:port)", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
