@@ -260,7 +260,7 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 	if a.AssetHash == "" || a.AssetDir == "" {
 		return "", fmt.Errorf("authorizer %s: its function %s has no code asset in the cloud assembly", a.Name, a.FunctionLogicalID)
 	}
-	dir := filepath.Join(localDir, "authorizer-"+a.AssetHash[:16]+"-"+runtime.GOARCH)
+	dir := filepath.Join(localDir, "authorizer-"+a.AssetHash[:16]+"-"+runtime.GOOS+"-"+runtime.GOARCH)
 	bootstrap := filepath.Join(dir, "bootstrap")
 	if _, err := os.Stat(bootstrap); err == nil {
 		return bootstrap, nil
@@ -286,7 +286,7 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 		return "", fmt.Errorf("the authorizer's source has changed since %s was synthesized (%s is not what %s builds to now): run make synth, or make local, which does",
 			filepath.Dir(localDir), filepath.Join(filepath.Base(a.AssetDir), "bootstrap"), AuthorizerPackage)
 	}
-	host := gobuild.Target{ModuleDir: moduleDir, Package: AuthorizerPackage, GOARCH: runtime.GOARCH}
+	host := gobuild.Target{ModuleDir: moduleDir, Package: AuthorizerPackage, GOARCH: runtime.GOARCH, GOOS: runtime.GOOS}
 	if err := host.Build(tmp); err != nil {
 		return "", err
 	}
@@ -297,7 +297,7 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 		}
 	}
 	// Builds for assets this assembly no longer has are dead weight.
-	old, _ := filepath.Glob(filepath.Join(localDir, "authorizer-*-"+runtime.GOARCH))
+	old, _ := filepath.Glob(filepath.Join(localDir, "authorizer-*"))
 	for _, o := range old {
 		if o != dir {
 			os.RemoveAll(o)
