@@ -283,7 +283,7 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 		return "", err
 	}
 	if !bytes.Equal(rebuilt, deployedBinary) {
-		return "", fmt.Errorf("the authorizer's source has changed since %s was synthesized (%s is not what %s builds to now): run make synth, or make local, which does",
+		return "", fmt.Errorf("the authorizer's source (or the Go toolchain) has changed since %s was synthesized (%s is not what %s builds to now): run make synth, or make local, which does",
 			filepath.Dir(localDir), filepath.Join(filepath.Base(a.AssetDir), "bootstrap"), AuthorizerPackage)
 	}
 	host := gobuild.Target{ModuleDir: moduleDir, Package: AuthorizerPackage, GOARCH: runtime.GOARCH, GOOS: runtime.GOOS}
