@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/internal/local/server"
@@ -42,4 +43,22 @@ func TestShippedEnvironmentsServe(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("an assembly older than the authorizer's source is refused", func(t *testing.T) {
+		// A fresh local directory, so the host build is not reused, and the
+		// deployed binary no longer what the source builds to.
+		os.RemoveAll(filepath.Join(dir, "local"))
+		bootstraps, _ := filepath.Glob(filepath.Join(dir, "asset.*", "bootstrap"))
+		if len(bootstraps) == 0 {
+			t.Fatal("no authorizer asset in the assembly")
+		}
+		for _, b := range bootstraps {
+			os.WriteFile(b, []byte("an older build"), 0o755)
+		}
+		env := assembly.Config.Environments[0]
+		_, err := server.Start(t.Context(), server.Options{AssemblyDir: dir, Env: env.Name, Addr: "127.0.0.1:0", ModuleDir: synth.ModuleDir, EmulatorInstances: 1})
+		if err == nil || !strings.Contains(err.Error(), "has changed since") || !strings.Contains(err.Error(), "run make synth") {
+			t.Errorf("err = %v", err)
+		}
+	})
 }
