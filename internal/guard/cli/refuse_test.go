@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestRunExitsThreeOnAChangeAWSWouldRefuse(t *testing.T) {
 	moved := write(t, dir, "moved.json", keyIn("PlanB"))
 
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{base, moved}, &stdout, &stderr); code != exitRefused {
+	if code := Run([]string{base, moved}, &stdout, &stderr); code != exitRefused {
 		t.Errorf("exit %d, want %d\n%s%s", code, exitRefused, stdout.String(), stderr.String())
 	}
 	for _, want := range []string{
@@ -41,7 +41,7 @@ func TestRunExitsThreeOnAChangeAWSWouldRefuse(t *testing.T) {
 	// -json: the refusal is in the list, the count on stderr.
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"-json", base, moved}, &stdout, &stderr); code != exitRefused {
+	if code := Run([]string{"-json", base, moved}, &stdout, &stderr); code != exitRefused {
 		t.Errorf("-json exit %d, want %d", code, exitRefused)
 	}
 	if !strings.Contains(stdout.String(), `"action": "REFUSE"`) || !strings.Contains(stdout.String(), `"cause": "key-in-two-plans"`) {
@@ -75,7 +75,7 @@ func TestRunAllowCannotApproveARefusal(t *testing.T) {
 	approvals := write(t, dir, "approved.json", `{"approvals": [{"stack": "keygate-dev", "logicalId": "UsagePlanKeyAcme", "type": "AWS::ApiGateway::UsagePlanKey", "action": "REPLACE", "commit": "0123456789abcdef0123456789abcdef01234567", "reason": "moving acme"}]}`)
 
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-allow", approvals, baseOut, headOut, "keygate-dev"}, &stdout, &stderr); code != exitRefused {
+	if code := Run([]string{"-allow", approvals, baseOut, headOut, "keygate-dev"}, &stdout, &stderr); code != exitRefused {
 		t.Errorf("exit %d, want %d\n%s%s", code, exitRefused, stdout.String(), stderr.String())
 	}
 	for _, want := range []string{"APPROVED REPLACE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme", "REFUSE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme",
@@ -88,7 +88,7 @@ func TestRunAllowCannotApproveARefusal(t *testing.T) {
 	refuse := write(t, dir, "refuse.json", `{"approvals": [{"stack": "keygate-dev", "logicalId": "UsagePlanKeyAcme", "type": "AWS::ApiGateway::UsagePlanKey", "action": "REFUSE", "commit": "0123456789abcdef0123456789abcdef01234567", "reason": "try"}]}`)
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"-allow", refuse, baseOut, headOut, "keygate-dev"}, &stdout, &stderr); code != exitError {
+	if code := Run([]string{"-allow", refuse, baseOut, headOut, "keygate-dev"}, &stdout, &stderr); code != exitError {
 		t.Errorf("approving a REFUSE: exit %d, want %d (%s)", code, exitError, stderr.String())
 	}
 }
