@@ -28,6 +28,7 @@ clip() { # FILE LIMIT
 case $status in
   0) verdict="no guarded change"; state=success ;;
   1) verdict="guarded changes that no approval in deploy/approved-changes.json names: the deploy would stop here"; state=failure ;;
+  3) verdict="a change AWS would refuse (REFUSE below): no approval can allow it; make it the way its message says"; state=failure ;;
   *) verdict="the guard could not compare the templates (exit status $status)"; state=error ;;
 esac
 
@@ -41,13 +42,14 @@ marker="<!-- keygate-diff:$ENVIRONMENT -->"
   echo '```'
   clip "$REPORT_DIR/guard.txt" 12000
   echo '```'
-  if [ "$status" = 1 ] && [ -s "$REPORT_DIR/guarded.json" ]; then
+  # REFUSE findings cannot be approved: only DELETE and REPLACE are offered.
+  if { [ "$status" = 1 ] || [ "$status" = 3 ]; } && [ "$(jq '[.[] | select(.action != "REFUSE")] | length' "$REPORT_DIR/guarded.json" 2>/dev/null || echo 0)" != 0 ]; then
     echo
     echo "If a change is intended, approve exactly it: add these entries to \`deploy/approved-changes.json\` in this pull request, each with the \`reason\` filled in. \`commit\` is the commit this diff was reviewed at; the deploy accepts an approval only if that commit is in the history it deploys."
     echo
     echo '```json'
     jq --arg stack "keygate-$ENVIRONMENT" --arg commit "$HEAD_SHA" \
-      '[.[] | {stack: $stack, nestedStack: (.stack // ""), logicalId, type, action, commit: $commit, reason: ""} | if .nestedStack == "" then del(.nestedStack) else . end]' \
+      '[.[] | select(.action != "REFUSE") | {stack: $stack, nestedStack: (.stack // ""), logicalId, type, action, commit: $commit, reason: ""} | if .nestedStack == "" then del(.nestedStack) else . end]' \
       "$REPORT_DIR/guarded.json" > "$REPORT_DIR/approvals.json"
     clip "$REPORT_DIR/approvals.json" 12000
     echo '```'

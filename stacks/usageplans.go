@@ -102,7 +102,9 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 		// attachment in the shard would look replaced.
 		parameters := map[string]*string{}
 		for _, key := range keys {
-			parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+			if !key.Detached {
+				parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+			}
 		}
 		nested := awscdk.NewNestedStack(scope, jsii.String(KeyStackID(shard)), &awscdk.NestedStackProps{
 			Description: jsii.String(fmt.Sprintf("keygate %s: API keys of shard %d of %d", env.Name, shard, config.KeyShardCount)),
@@ -121,6 +123,11 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 			current := newAPIKey(nested, env, key, planIDs[UsagePlanParameterName(key.Plan)])
 			if previous != nil {
 				chainAfter(current, previous)
+				if current.Attachment == nil {
+					// A detached key has none: the next attachment waits
+					// for the last one there is.
+					current = &apiKeyResources{Key: current.Key, Attachment: previous.Attachment}
+				}
 			}
 			previous = current
 		}
@@ -155,7 +162,9 @@ type apiKeyResources struct {
 // replaces nothing.
 func chainAfter(current, previous *apiKeyResources) {
 	current.Key.AddResourceDependency(previous.Key, nil)
-	current.Attachment.AddResourceDependency(previous.Attachment, nil)
+	if current.Attachment != nil && previous.Attachment != nil { // nil: a detached key
+		current.Attachment.AddResourceDependency(previous.Attachment, nil)
+	}
 }
 
 // UsagePlanParameterName is the nested key stacks' parameter carrying the
@@ -167,7 +176,9 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	if key.SecretName != "" {
 		// A dynamic reference: CloudFormation reads the secret at deploy
 		// time, so the value is never in the template.
-		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), nil).UnsafeUnwrap()
+		// secretJsonKey fills the json-key segment,
+		// {{resolve:secretsmanager:NAME:SecretString:FIELD::}}.
+		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), &awscdk.SecretsManagerSecretOptions{JsonField: optional(key.SecretJSONKey)}).UnsafeUnwrap()
 	}
 	description := key.Description
 	if description == "" {
@@ -184,6 +195,12 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	// one is kept in API Gateway so that it can be restored.
 	apiKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 
+	if key.Detached {
+		// Step 1 of a move to another plan: the key stays, unattached,
+		// because API Gateway refuses a key in two plans of one stage and
+		// CloudFormation attaches before it detaches (aws/aws-cdk#11876).
+		return &apiKeyResources{Key: apiKey}
+	}
 	// Ref, not Fn::GetAtt APIKeyId: some regions refuse that attribute
 	// ("resource does not support attribute type APIKeyId in Fn::GetAtt",
 	// aws/serverless-application-model#2779); Ref is the key id everywhere.

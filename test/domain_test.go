@@ -29,9 +29,12 @@ func domainEnvironments() map[string]any {
 	return map[string]any{
 		"partner": map[string]any{
 			"stageName": "v1", "production": true, "account": "123456789012", "region": "eu-west-1",
-			"logging": map[string]any{"level": "ERROR", "retentionDays": 365},
-			"cors":    map[string]any{"allowedOrigins": []any{"https://app.example.com"}},
-			"domain":  map[string]any{"name": "api.example.com", "certificateArn": partnerCertificate, "basePath": "v1"},
+			// An explicit account and region need an owner of the API
+			// Gateway CloudWatch role; here it is set outside keygate.
+			"cloudWatchRoleManagedOutside": true,
+			"logging":                      map[string]any{"level": "ERROR", "retentionDays": 365},
+			"cors":                         map[string]any{"allowedOrigins": []any{"https://app.example.com"}},
+			"domain":                       map[string]any{"name": "api.example.com", "certificateArn": partnerCertificate, "basePath": "v1"},
 			"sourceIps": map[string]any{
 				"allow": []any{"203.0.113.0/24", "2001:db8::/32"},
 				"deny":  []any{"203.0.113.64/26"},

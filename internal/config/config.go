@@ -27,9 +27,13 @@ type Environment struct {
 	// Production turns on the rules that protect live traffic (no data trace).
 	Production bool `json:"production"`
 
-	StageName string   `json:"stageName" required:"true"`
-	Throttle  Throttle `json:"throttle" required:"true"`
-	Logging   Logging  `json:"logging" required:"true"`
+	StageName string `json:"stageName" required:"true"`
+	// Throttle becomes the stage's */* method settings, which limit each
+	// method (all clients together), not the stage as a whole: "Per-API,
+	// per-stage throttling limits are applied at the API method level for a
+	// stage" (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+	Throttle Throttle `json:"throttle" required:"true"`
+	Logging  Logging  `json:"logging" required:"true"`
 
 	// AuthorizerCacheTTLSeconds is how long API Gateway caches an authorizer
 	// decision per token (0 disables the cache; API Gateway allows 0–3600).
@@ -39,6 +43,10 @@ type Environment struct {
 	// AWS::ApiGateway::Account (the role API Gateway writes execution logs
 	// with). There is one per account and region, so only one stack may own it.
 	ManageCloudWatchRole bool `json:"manageCloudWatchRole"`
+	// CloudWatchRoleManagedOutside says the account+region's API Gateway
+	// CloudWatch role is set outside keygate (a landing zone, another
+	// stack), so no environment of it needs ManageCloudWatchRole.
+	CloudWatchRoleManagedOutside bool `json:"cloudWatchRoleManagedOutside"`
 
 	// CORS, WAF and Alarms have defaults (see Defaults); a key set in
 	// cdk.json replaces only that one value.
@@ -145,8 +153,16 @@ type APIKey struct {
 	Enabled *bool  `json:"enabled"`
 	// SecretName is the name (not the value) of a Secrets Manager secret whose
 	// SecretString is the key value to import.
-	SecretName  string `json:"secretName"`
-	Description string `json:"description"`
+	SecretName string `json:"secretName"`
+	// SecretJSONKey, with SecretName, names the field of a JSON secret that
+	// holds the key value: without it the whole SecretString is the value.
+	SecretJSONKey string `json:"secretJsonKey"`
+	Description   string `json:"description"`
+	// Detached keeps the key but attaches it to no usage plan (its clients
+	// get 403). It is step 1 of moving a key to another plan: API Gateway
+	// refuses a key in two plans of one stage, and CloudFormation would
+	// attach it to the new plan before detaching it from the old one.
+	Detached bool `json:"detached"`
 }
 
 // IsEnabled is Enabled with its default (true) applied.

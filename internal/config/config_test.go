@@ -256,10 +256,6 @@ func TestParseCrossReferences(t *testing.T) {
 		change func(env map[string]any)
 		want   string
 	}{
-		{"plan above the stage limit", func(env map[string]any) {
-			env["usagePlans"] = []any{map[string]any{"name": "big", "throttle": map[string]any{"rateLimit": 1000, "burstLimit": 1000}}}
-			env["apiKeys"] = []any{}
-		}, "environments.dev.usagePlans[0].throttle.rateLimit: 1000 exceeds the stage's rateLimit (100)"},
 		{"duplicate plan", func(env map[string]any) {
 			p := map[string]any{"name": "p", "throttle": map[string]any{"rateLimit": 1, "burstLimit": 1}}
 			env["usagePlans"] = []any{p, p}
@@ -547,5 +543,30 @@ func TestLambdaRouteInAnotherRegionOrAccountFailsConfig(t *testing.T) {
 	env.Account, env.Region = "", ""
 	if errs := validateLambdaRoutesReachable("environments.prod", env); len(errs) != 0 {
 		t.Errorf("agnostic: %v", errs)
+	}
+}
+
+// API key values are unique per account and region: one secret imported by
+// two environments that may share one fails the second deploy with 409.
+func TestOneImportedKeyInTwoEnvironmentsOfOneAccountFailsConfig(t *testing.T) {
+	key := APIKey{Name: "billing", Plan: "p", SecretName: "keygate/billing"}
+	envs := []Environment{
+		{Name: "dev", APIKeys: []APIKey{key}},
+		{Name: "prod", APIKeys: []APIKey{{Name: "x", Plan: "p"}, key}},
+	}
+	errs := validateImportedKeysAcrossEnvironments(envs)
+	if len(errs) != 1 || errs[0].Path != "environments.prod.apiKeys[1].secretName" || !strings.Contains(errs[0].Msg, `environment "dev" imports the same secret`) {
+		t.Fatalf("errors = %v", errs)
+	}
+	// Another field of the same JSON secret is another value.
+	envs[1].APIKeys[1].SecretJSONKey = "prod"
+	if errs := validateImportedKeysAcrossEnvironments(envs); len(errs) != 0 {
+		t.Errorf("different fields: %v", errs)
+	}
+	// Different accounts: different secrets, whatever their names.
+	envs[1].APIKeys[1].SecretJSONKey = ""
+	envs[0].Account, envs[1].Account = "111111111111", "222222222222"
+	if errs := validateImportedKeysAcrossEnvironments(envs); len(errs) != 0 {
+		t.Errorf("different accounts: %v", errs)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -82,6 +83,39 @@ func validateLambdaRoutesReachable(path string, env Environment) Errors {
 		}
 		if env.Account != "" && parts[4] != env.Account {
 			errs = append(errs, FieldError{Path: field, Msg: fmt.Sprintf("is in account %s, the environment in %s; the invoke permission can only be created in the function's own account, so use a function of this account (or front it with an HTTP route)", parts[4], env.Account)})
+		}
+	}
+	return errs
+}
+
+// validateImportedKeysAcrossEnvironments refuses one imported key value in
+// two environments that may share an account and region. API key values are
+// unique per account and region: the second environment's deploy fails with
+// 409 "API Key already exists" (serverless/serverless#6458). Keys listed in
+// "defaults" land in every environment, so a secretName there is the usual
+// way to get here.
+func validateImportedKeysAcrossEnvironments(envs []Environment) Errors {
+	var errs Errors
+	type source struct{ secret, field string }
+	for i, env := range envs {
+		for j, key := range env.APIKeys {
+			if key.SecretName == "" {
+				continue
+			}
+			for _, earlier := range envs[:i] {
+				if !mayShareAccountRegion(earlier, env) {
+					continue
+				}
+				clash := slices.ContainsFunc(earlier.APIKeys, func(k APIKey) bool {
+					return source{k.SecretName, k.SecretJSONKey} == source{key.SecretName, key.SecretJSONKey}
+				})
+				if clash {
+					errs = append(errs, FieldError{Path: fmt.Sprintf("environments.%s.apiKeys[%d].secretName", env.Name, j), Msg: fmt.Sprintf(
+						"environment %q imports the same secret (and field), and the two may deploy to the same account and region (account/region %s/%s and %s/%s), where API key values must be unique: the second deploy fails with 409 \"API Key already exists\"; give each environment its own secret (e.g. keygate/%s/%s), or pin the environments to different accounts or regions",
+						earlier.Name, orUnset(earlier.Account), orUnset(earlier.Region), orUnset(env.Account), orUnset(env.Region), env.Name, key.Name)})
+					break
+				}
+			}
 		}
 	}
 	return errs

@@ -54,6 +54,9 @@ func validateEnvironment(path string, env Environment) Errors {
 	if env.Account != "" && !accountPattern.MatchString(env.Account) {
 		add("account", "%q is not an AWS account id; use the 12 digits of the account, or leave it out for an environment-agnostic stack", env.Account)
 	}
+	if env.ManageCloudWatchRole && env.CloudWatchRoleManagedOutside {
+		add("cloudWatchRoleManagedOutside", "cannot be true where manageCloudWatchRole is true (this stack then sets the role itself); set one of them to false")
+	}
 	if env.Region != "" && !regionPattern.MatchString(env.Region) {
 		add("region", "%q is not an AWS region; use a region code such as us-east-1, or leave it out", env.Region)
 	}
@@ -86,6 +89,7 @@ func validateEnvironment(path string, env Environment) Errors {
 	errs = append(errs, validateAlarms(path+".alarms", env.Alarms)...)
 	errs = append(errs, validateUsagePlans(path, env)...)
 	errs = append(errs, validateAPIKeys(path, env)...)
+	errs = append(errs, validateKeySources(path, env.APIKeys)...)
 	errs = append(errs, validateCloudFormationLimits(path, env)...)
 	errs = append(errs, validateRoutes(path, env.Routes)...)
 	errs = append(errs, validateDomain(path, env)...)
@@ -244,17 +248,17 @@ func validateUsagePlans(path string, env Environment) Errors {
 		} else {
 			seen[plan.Name] = i
 		}
-		throttleErrs := validateThrottle(planPath+".throttle", plan.Throttle)
-		errs = append(errs, throttleErrs...)
-		if len(throttleErrs) == 0 {
-			// A plan can only narrow the stage's limit: above it, the stage throttles first.
-			if plan.Throttle.RateLimit > env.Throttle.RateLimit {
-				errs = append(errs, FieldError{Path: planPath + ".throttle.rateLimit", Msg: fmt.Sprintf("%s exceeds the stage's rateLimit (%s); lower it or raise throttle.rateLimit", formatNumber(plan.Throttle.RateLimit), formatNumber(env.Throttle.RateLimit))})
-			}
-			if plan.Throttle.BurstLimit > env.Throttle.BurstLimit {
-				errs = append(errs, FieldError{Path: planPath + ".throttle.burstLimit", Msg: fmt.Sprintf("%d exceeds the stage's burstLimit (%d); lower it or raise throttle.burstLimit", plan.Throttle.BurstLimit, env.Throttle.BurstLimit)})
-			}
-		}
+		// A plan's throttle is not compared with the stage's: the stage's
+		// */* method settings limit each method (all clients together),
+		// a plan limits each key across every method, so neither bounds
+		// the other. A plan above the per-method limit is reachable by a
+		// client that spreads its calls over several methods.
+		// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+		// ("Per-API, per-stage throttling limits are applied at the API
+		// method level for a stage"; "per-client throttling limits are
+		// applied to clients that use API keys associated with your usage
+		// plan").
+		errs = append(errs, validateThrottle(planPath+".throttle", plan.Throttle)...)
 		if q := plan.Quota; q != nil {
 			if q.Limit < 1 {
 				errs = append(errs, FieldError{Path: planPath + ".quota.limit", Msg: fmt.Sprintf("%d is out of range; use at least 1 request per period, or leave quota out", q.Limit)})
@@ -303,10 +307,10 @@ func validateAPIKeys(path string, env Environment) Errors {
 			// out of messages in case a value was pasted here by mistake.
 			if !secretNamePattern.MatchString(key.SecretName) {
 				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: "is not a Secrets Manager secret name; use the secret's name or ARN (letters, digits and /_+=.@-), never the key value itself"})
-			} else if first, dup := secrets[key.SecretName]; dup {
-				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d]; API Gateway key values must be unique, give each key its own secret", first)})
+			} else if first, dup := secrets[key.SecretName+"\x00"+key.SecretJSONKey]; dup {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d] (with the same secretJsonKey); API Gateway key values must be unique, give each key its own secret or JSON field", first)})
 			} else {
-				secrets[key.SecretName] = i
+				secrets[key.SecretName+"\x00"+key.SecretJSONKey] = i
 			}
 		}
 	}
@@ -439,9 +443,8 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		if !env.ManageCloudWatchRole {
 			continue
 		}
-		overlaps := func(a, b string) bool { return a == "" || b == "" || a == b }
 		for _, owner := range owners {
-			if overlaps(owner.Account, env.Account) && overlaps(owner.Region, env.Region) {
+			if mayShareAccountRegion(owner, env) {
 				errs = append(errs, FieldError{
 					Path: "environments." + env.Name + ".manageCloudWatchRole",
 					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); set this to false, or give both environments accounts and regions that differ",
@@ -452,7 +455,16 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		}
 		owners = append(owners, env)
 	}
+	errs = append(errs, validateAccountWide(envs)...)
+	errs = append(errs, validateImportedKeysAcrossEnvironments(envs)...)
 	return append(errs, validateDomainsAcrossEnvironments(envs)...)
+}
+
+// mayShareAccountRegion reports whether two environments may deploy to the
+// same account and region: an unset account or region may be any.
+func mayShareAccountRegion(a, b Environment) bool {
+	overlaps := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return overlaps(a.Account, b.Account) && overlaps(a.Region, b.Region)
 }
 
 func orUnset(s string) string {

@@ -17,15 +17,24 @@ import (
 // logical ID. A key that moves between nested stacks is therefore a
 // replacement, and a nested stack that goes takes its keys with it.
 func CompareAssemblies(baseDir, headDir, stack string) ([]Finding, error) {
+	r, err := ReviewAssemblies(baseDir, headDir, stack)
+	return r.Findings, err
+}
+
+// ReviewAssemblies is [CompareAssemblies] with the count of the resource
+// operations one deploy of the diff makes; its findings include the
+// [Refuse] ones (above CloudFormation's operation quota, a key in two plans,
+// a named resource replaced under its name).
+func ReviewAssemblies(baseDir, headDir, stack string) (Review, error) {
 	base, err := loadAssembly(baseDir, stack)
 	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
+		return Review{}, fmt.Errorf("base: %w", err)
 	}
 	head, err := loadAssembly(headDir, stack)
 	if err != nil {
-		return nil, fmt.Errorf("head: %w", err)
+		return Review{}, fmt.Errorf("head: %w", err)
 	}
-	return compare(base, head), nil
+	return review(base, head), nil
 }
 
 // assetPathKey is the metadata key under which the CDK records the file, in

@@ -116,12 +116,14 @@ func TestCompareTemplates(t *testing.T) {
 			// Its attachment follows: same text but for the logical ID.
 			setProperty(r, "UsagePlanKeyAcme", "KeyId", getAtt("ApiKeyAcmeCorp", "APIKeyId"))
 		}, []string{"REPLACE renamed ApiKeyAcme retained", "REPLACE property-changed UsagePlanKeyAcme"}},
+		// A named key cannot be replaced under its name: refused.
 		{"key value set", func(r map[string]res) { setProperty(r, "ApiKeyAcme", "Value", "{{resolve:secretsmanager:acme}}") },
-			[]string{"REPLACE property-changed ApiKeyAcme retained", "REPLACE dependency-replaced UsagePlanKeyAcme"}},
+			[]string{"REFUSE named-replacement ApiKeyAcme", "REPLACE property-changed ApiKeyAcme retained", "REPLACE dependency-replaced UsagePlanKeyAcme"}},
 		{"key name changed", func(r map[string]res) { setProperty(r, "ApiKeyAcme", "Name", "acme-corp") },
 			[]string{"REPLACE property-changed ApiKeyAcme retained", "REPLACE dependency-replaced UsagePlanKeyAcme"}},
+		// A key in two plans of the stage: refused.
 		{"usage plan key moves to another plan", func(r map[string]res) { setProperty(r, "UsagePlanKeyAcme", "UsagePlanId", ref("PlanInternal")) },
-			[]string{"REPLACE property-changed UsagePlanKeyAcme"}},
+			[]string{"REFUSE key-in-two-plans UsagePlanKeyAcme", "REPLACE property-changed UsagePlanKeyAcme"}},
 		{"key and its attachment removed", func(r map[string]res) { delete(r, "ApiKeyAcme"); delete(r, "UsagePlanKeyAcme") },
 			[]string{"DELETE removed ApiKeyAcme retained", "DELETE removed UsagePlanKeyAcme"}},
 		{"usage plan removed", func(r map[string]res) { delete(r, "PlanInternal") }, []string{"DELETE removed PlanInternal"}},

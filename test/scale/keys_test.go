@@ -4,17 +4,18 @@
 package scale
 
 import (
-	"os"
-
 	"fmt"
-	"github.com/aws/jsii-runtime-go"
-	"github.com/keygate/keygate/test/synth"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/stacks"
+	"github.com/keygate/keygate/test/synth"
 )
 
 // generatedKeys fills "bulk" to one below the cap of CloudFormation-managed
@@ -65,7 +66,16 @@ func scaled(t *testing.T) *synth.Assembly {
 		// stack's creation chains.
 		bulkplus := copyMap(bulk)
 		bulkplus["stageName"] = "bulkplus"
-		bulkplus["apiKeys"] = append(slices.Clone(keys), map[string]any{"name": addedKeyName, "plan": "standard"})
+		// Its own secrets: one imported value per account and region.
+		var plusKeys []any
+		for _, k := range keys {
+			key := copyMap(k.(map[string]any))
+			if secret, ok := key["secretName"].(string); ok {
+				key["secretName"] = strings.Replace(secret, "keygate/bulk/", "keygate/bulkplus/", 1)
+			}
+			plusKeys = append(plusKeys, key)
+		}
+		bulkplus["apiKeys"] = append(plusKeys, map[string]any{"name": addedKeyName, "plan": "standard"})
 
 		reordered := copyMap(dev)
 		reordered["manageCloudWatchRole"] = false
@@ -102,6 +112,10 @@ func scaled(t *testing.T) *synth.Assembly {
 		// CDK grants the invoke permission itself.
 		pinned := copyMap(integrations)
 		pinned["account"], pinned["region"] = "123456789012", "eu-west-1"
+		// With an explicit account and region, some environment must own
+		// that region's API Gateway CloudWatch role; dev, which owns one,
+		// has none, so this one declares it set outside keygate.
+		pinned["cloudWatchRoleManagedOutside"] = true
 		pinned["cors"] = map[string]any{"allowedOrigins": []any{"https://app.example.com"}}
 		pinned["waf"] = map[string]any{"enabled": true}
 

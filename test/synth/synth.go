@@ -353,8 +353,15 @@ func CheckKeys(t testing.TB, env config.Environment, tpl *Template) {
 		switch {
 		case key.SecretName == "" && hasValue:
 			t.Errorf("key %q has a Value in the template", key.Name)
-		case key.SecretName != "" && value != "{{resolve:secretsmanager:"+key.SecretName+":SecretString:::}}":
+		case key.SecretName != "" && value != "{{resolve:secretsmanager:"+key.SecretName+":SecretString:"+key.SecretJSONKey+"::}}":
 			t.Errorf("key %q: Value must be a dynamic reference to its secret, got %v", key.Name, value)
+		}
+		if key.Detached {
+			// Step 1 of a move: the key stays, with no attachment.
+			if _, attached := nested.Resources[stacks.UsagePlanKeyLogicalID(key.Name)]; attached {
+				t.Errorf("detached key %q has a usage plan key", key.Name)
+			}
+			continue
 		}
 
 		attachment, ok := nested.Resources[stacks.UsagePlanKeyLogicalID(key.Name)]

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -10,8 +10,10 @@ import (
 
 // decide prints the findings of one stack against an approvals file: the
 // approved ones, the ones still guarded, and the approvals of this stack
-// that match nothing. Only findings still guarded make the exit status 1.
-func decide(allowPath string, args []string, findings []guard.Finding, asJSON bool, stdout, stderr io.Writer) int {
+// that match nothing. Only findings still guarded make the exit status 1,
+// and a Refuse finding, which no approval names, 3.
+func decide(allowPath string, args []string, review guard.Review, asJSON bool, stdout, stderr io.Writer) int {
+	findings := review.Findings
 	if len(args) != 3 {
 		// Approvals name a root stack; two bare templates have none.
 		return usageError(stderr, "-allow needs two cdk.out directories and the STACK the approvals name")
@@ -38,6 +40,11 @@ func decide(allowPath string, args []string, findings []guard.Finding, asJSON bo
 			a.Action, a.Type, a.LogicalID, a.Commit, allowPath)
 	}
 	summary := fmt.Sprintf("guard: %d guarded change(s), %d approved in %s", len(v.Guarded), len(v.Approved), allowPath)
+	refused := countRefused(v.Guarded)
+	if refused > 0 {
+		summary += fmt.Sprintf("; %d refused: AWS would fail this deploy, no approval can allow it", refused)
+	}
+	summary = "guard: one deploy: " + review.Operations.String() + "\n" + summary
 	if asJSON {
 		guarded := v.Guarded
 		if guarded == nil {
@@ -55,6 +62,9 @@ func decide(allowPath string, args []string, findings []guard.Finding, asJSON bo
 			fmt.Fprintln(stdout, f)
 		}
 		fmt.Fprintln(stdout, summary)
+	}
+	if refused > 0 {
+		return exitRefused
 	}
 	if len(v.Guarded) > 0 {
 		return exitGuarded

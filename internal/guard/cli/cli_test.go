@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -56,9 +56,9 @@ func TestRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr)
+			code := Run(tc.args, &stdout, &stderr)
 			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
+				t.Errorf("Run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
 					tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
 			}
 			if code == 2 && stdout.Len() > 0 {
@@ -95,7 +95,7 @@ func TestRunJSON(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(tc.args, &stdout, &stderr); code != tc.code {
+			if code := Run(tc.args, &stdout, &stderr); code != tc.code {
 				t.Errorf("exit %d, want %d (stderr %s)", code, tc.code, stderr.String())
 			}
 			if stdout.String() != tc.want {
@@ -146,15 +146,15 @@ func TestRunAllow(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr)
+			code := Run(tc.args, &stdout, &stderr)
 			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
+				t.Errorf("Run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
 					tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
 			}
 		})
 	}
 	var stdout, stderr bytes.Buffer
-	run([]string{"-json", "-allow", onlyA, baseOut, headOut, "keygate-dev"}, &stdout, &stderr)
+	Run([]string{"-json", "-allow", onlyA, baseOut, headOut, "keygate-dev"}, &stdout, &stderr)
 	var guarded []map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &guarded); err != nil || len(guarded) != 1 {
 		t.Errorf("-json -allow stdout must be a JSON list of the one finding still guarded: %v\n%s", err, stdout.String())
