@@ -26,6 +26,8 @@ const (
 	varDomainName
 	varDomainPrefix
 	varProtocol
+	varTLSVersion
+	varCipherSuite
 	varStatus
 	varResponseLength
 	varResponseLatency
@@ -65,6 +67,8 @@ var contextVars = map[string]int{
 	"domainName":                    varDomainName,
 	"domainPrefix":                  varDomainPrefix,
 	"protocol":                      varProtocol,
+	"tlsVersion":                    varTLSVersion,
+	"cipherSuite":                   varCipherSuite,
 	"status":                        varStatus,
 	"responseLength":                varResponseLength,
 	"responseLatency":               varResponseLatency,
@@ -103,6 +107,7 @@ type requestContext struct {
 	httpMethod, path             string
 	resourcePath, resourceID     string
 	protocol                     string
+	tlsVersion, cipherSuite      string // "" over plain HTTP
 	sourceIP, userAgent          string
 	domainName                   string
 	status                       int
@@ -156,6 +161,10 @@ func (g *Gateway) value(rc *requestContext, id int) string {
 		return prefix
 	case varProtocol:
 		return rc.protocol
+	case varTLSVersion:
+		return rc.tlsVersion
+	case varCipherSuite:
+		return rc.cipherSuite
 	case varStatus:
 		if rc.status == 0 {
 			return ""

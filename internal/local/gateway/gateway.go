@@ -12,6 +12,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -194,6 +195,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rc.httpMethod = req.Method
 	rc.path = req.URL.Path
 	rc.protocol = req.Proto
+	if req.TLS != nil {
+		rc.tlsVersion, rc.cipherSuite = tlsNames(req.TLS)
+	}
 	rc.userAgent = req.UserAgent()
 	rc.domainName = req.Host
 	rc.sourceIP, _, _ = net.SplitHostPort(req.RemoteAddr)
@@ -408,3 +412,22 @@ func newRequestID() string {
 }
 
 func ptr(s string) *string { return &s }
+
+// tlsNames are $context.tlsVersion and $context.cipherSuite of a TLS
+// connection: the version as API Gateway writes it (TLSv1.3), the suite by
+// its IANA name, which for TLS 1.3 is API Gateway's name too (for TLS 1.2
+// API Gateway writes OpenSSL's names, e.g. ECDHE-RSA-AES128-GCM-SHA256).
+// The local gateway usually serves plain HTTP, where both have no value.
+func tlsNames(state *tls.ConnectionState) (version, suite string) {
+	switch state.Version {
+	case tls.VersionTLS13:
+		version = "TLSv1.3"
+	case tls.VersionTLS12:
+		version = "TLSv1.2"
+	case tls.VersionTLS11:
+		version = "TLSv1.1"
+	case tls.VersionTLS10:
+		version = "TLSv1"
+	}
+	return version, tls.CipherSuiteName(state.CipherSuite)
+}
