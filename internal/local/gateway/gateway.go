@@ -384,6 +384,13 @@ func (g *Gateway) writeAccessLog(rc *requestContext) {
 		if v := g.value(rc, id); v != "" {
 			return v
 		}
+		if id == varErrorMessageString {
+			// "The quoted value of $context.error.message, namely
+			// "$context.error.message"" (API Gateway developer guide,
+			// "Variables for access logging"): the quotes are part of the
+			// variable, around the "-" of a message without a value.
+			return `"-"`
+		}
 		return "-"
 	})
 	g.logLine(line)
