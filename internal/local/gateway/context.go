@@ -123,6 +123,8 @@ type requestContext struct {
 	authorizerContext            map[string]any
 	errorMessage                 *string // nil: no error message (JSON null)
 	errorResponseType            string
+	// deniedByPolicy marks a refusal by the resource policy.
+	deniedByPolicy bool
 	// ids and contentType back response header values without allocating.
 	ids         [2]string
 	contentType [1]string
