@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -247,9 +246,10 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 	}
 	// The client address is the TCP peer's, as API Gateway's aws:SourceIp
 	// and $context.identity.sourceIp are; X-Forwarded-For is not trusted.
-	var addr netip.Addr
-	if g.policy != nil {
-		addr = resourcepolicy.ClientAddr(req.RemoteAddr)
+	// Only a Deny can refuse a method with an authorizer here, so without
+	// one (keygate's policy when there are no rules) this costs nothing.
+	if g.policy != nil && (r.auth == nil || g.policy.HasDeny()) {
+		addr := resourcepolicy.ClientAddr(req.RemoteAddr)
 		if g.policyRefuses(w, req, rc, &match, r, methodARN, addr) {
 			return
 		}
@@ -276,7 +276,7 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 			g.fail(w, req, rc, &match, Unauthorized, ptr(d.Message))
 			return
 		case tokenauth.Denied:
-			if d.ImplicitDeny && g.policyAllows(methodARN, addr) {
+			if d.ImplicitDeny && g.policyAllows(methodARN, req) {
 				break
 			}
 			g.fail(w, req, rc, &match, AccessDenied, ptr(d.Message))

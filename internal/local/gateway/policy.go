@@ -51,8 +51,8 @@ func (g *Gateway) policyRefuses(w http.ResponseWriter, req *http.Request, rc *re
 // policyAllows reports whether the resource policy allows a request whose
 // authorizer policy neither allowed nor denied it (table A: "Neither Allow
 // nor Deny" and "Allow" is Allow).
-func (g *Gateway) policyAllows(methodARN string, addr netip.Addr) bool {
-	return g.policy != nil && g.policy.Evaluate(methodARN, addr) == resourcepolicy.Allow
+func (g *Gateway) policyAllows(methodARN string, req *http.Request) bool {
+	return g.policy != nil && g.policy.Evaluate(methodARN, resourcepolicy.ClientAddr(req.RemoteAddr)) == resourcepolicy.Allow
 }
 
 func (g *Gateway) denyByPolicy(w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match, methodARN string, explicit bool) {

@@ -169,13 +169,23 @@ func TestNewRefusesAPolicyItCannotEvaluate(t *testing.T) {
 
 // BenchmarkCachedAuthorizerToMockWithSourceIPRules is the hot path with an
 // allow list and a deny list: the resource policy's Deny statements are
-// evaluated before the cached authorizer result.
+// evaluated against the client address before the cached authorizer
+// result.
 func BenchmarkCachedAuthorizerToMockWithSourceIPRules(b *testing.B) {
-	rules := sourceip.Rules{
+	benchmarkWithPolicy(b, &sourceip.Rules{
 		Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")},
 		Deny:  []netip.Prefix{netip.MustParsePrefix("192.0.2.128/25")},
-	}
-	f := newFixture(b, withPolicy(b, &rules))
+	})
+}
+
+// BenchmarkCachedAuthorizerToMockWithAllowAnySourceIp is the hot path with
+// the policy keygate writes without rules, a single Allow.
+func BenchmarkCachedAuthorizerToMockWithAllowAnySourceIp(b *testing.B) {
+	benchmarkWithPolicy(b, &sourceip.Rules{})
+}
+
+func benchmarkWithPolicy(b *testing.B, rules *sourceip.Rules) {
+	f := newFixture(b, withPolicy(b, rules))
 	f.gw.logLine = func([]byte) {}
 	req := httptest.NewRequest("GET", "http://local/t/health", nil) // from 192.0.2.1
 	req.Header.Set("Authorization", "Bearer "+keyValue)
