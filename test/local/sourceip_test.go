@@ -39,6 +39,15 @@ func fromAddress(ip string) *http.Client {
 }
 
 func testSourceIPRules(t *testing.T, dir string, clock *fakeClock) {
+	// Linux routes all of 127.0.0.0/8 to the loopback interface; macOS has
+	// only 127.0.0.1 unless an alias is added (ifconfig lo0 alias 127.0.0.2).
+	for _, ip := range []string{"127.0.0.2", "127.0.0.5"} {
+		l, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Skipf("cannot use %s as a client address here (%v)", ip, err)
+		}
+		l.Close()
+	}
 	srv, err := server.Start(t.Context(), server.Options{AssemblyDir: dir, Env: "guarded", Addr: "127.0.0.1:0",
 		ModuleDir: synth.ModuleDir, Now: clock.Now, Store: apistore.New(apistore.WithClock(clock.Now)), EmulatorInstances: 1})
 	if err != nil {
