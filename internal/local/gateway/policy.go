@@ -23,6 +23,13 @@ import (
 //     implicit denial or any explicit denial results in denying the caller."
 //   - No policy: nothing to evaluate.
 //
+// Where the docs are silent, the local gateway chooses: the policy is
+// evaluated after the resource and method match (an undefined route stays
+// MISSING_AUTHENTICATION_TOKEN, since a method ARN needs a method) and
+// before the authorizer's identity source check (a refused address gets 403
+// with or without a token), as the flowchart puts the "explicit deny?" test
+// before anything of the authorizer.
+//
 // A refused request gets the ACCESS_DENIED gateway response with the
 // message DenialMessage writes (x-amzn-ErrorType AccessDeniedException,
 // https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden).
