@@ -100,8 +100,6 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	// generated name.
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 	stage := api.DeploymentStage()
-	acknowledge(stage, false, [2]string{"Serverless-APIGWStructuredLogging",
-		"the access log is one JSON object per request; the rule cannot parse the format because $context.error.messageString is left unquoted on purpose (API Gateway writes it already quoted and escaped)"})
 	executionLogGroup := newExecutionLogGroup(stack, api, stage, env.StageName, env.Logging)
 	addRoutes(stack, api, env)
 	addGatewayResponses(api, env)

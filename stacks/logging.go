@@ -18,31 +18,22 @@ import (
 type AccessLogField struct {
 	Key      string
 	Variable string
-	// JSON marks a variable whose value is already a JSON value (a quoted
-	// string); every other one is written inside quotes.
-	JSON bool
 }
 
 // AccessLogFields are the access log line's fields.
 //
 // API Gateway substitutes $context variables as they are, unescaped, so a
-// value with a '"' or '\' inside quotes breaks the line and CloudWatch's
+// value with a '"' or '\\' inside quotes breaks the line and CloudWatch's
 // metric filters skip it. Only variables whose values API Gateway or keygate
 // generate are written inside quotes (ids, times, numbers, enums, the method
 // and resource path of a matched route, the authorizer's fingerprint); values
 // a client controls are left out ($context.identity.userAgent,
-// $context.path), and the error message is $context.error.messageString,
-// which API Gateway writes already quoted ("The quoted value of
-// $context.error.message", API Gateway developer guide, "Variables for
-// access logging"). identity.apiKeyId is the key's id, never
-// identity.apiKey (its value); authorizer.principalId is the authorizer's
-// fingerprint of the key. tlsVersion and cipherSuite are what the client
-// negotiated, so that the security policy can be checked after a deploy
-// ("To monitor which TLS protocol and ciphers clients used ... use the
-// $context.tlsVersion and $context.cipherSuite context variables in your
-// access logs":
-// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html);
-// API Gateway writes them from its own fixed set of names.
+// $context.path). So is the error message, even as the already quoted
+// $context.error.messageString: for a request with an Authorization header to
+// an undefined path or method it quotes the whole header, API key included
+// (responses.go); errorResponseType says which error it was.
+// identity.apiKeyId is the key's id, never identity.apiKey (its value);
+// authorizer.principalId is the authorizer's fingerprint of the key.
 var AccessLogFields = []AccessLogField{
 	{Key: "requestId", Variable: "$context.requestId"},
 	{Key: "extendedRequestId", Variable: "$context.extendedRequestId"},
@@ -63,12 +54,11 @@ var AccessLogFields = []AccessLogField{
 	{Key: "authorizerError", Variable: "$context.authorizer.error"},
 	{Key: "authorizerLatency", Variable: "$context.authorizer.integrationLatency"},
 	{Key: "errorResponseType", Variable: "$context.error.responseType"},
-	{Key: "errorMessage", Variable: "$context.error.messageString", JSON: true},
 	{Key: "xrayTraceId", Variable: "$context.xrayTraceId"},
 }
 
 // AccessLogFormat is the stage's access log line: one JSON object per request.
-// Every plain value is quoted, because API Gateway writes "-" for a variable
+// Every value is quoted, because API Gateway writes "-" for a variable
 // with no value (integrationLatency of a request the authorizer denied),
 // which would make an unquoted number invalid JSON.
 func AccessLogFormat() string {
@@ -80,12 +70,7 @@ func AccessLogFormat() string {
 		}
 		key, _ := json.Marshal(field.Key)
 		b = append(b, key...)
-		b = append(b, ':')
-		if field.JSON {
-			b = append(b, field.Variable...)
-			continue
-		}
-		b = append(b, '"')
+		b = append(b, ':', '"')
 		b = append(b, field.Variable...)
 		b = append(b, '"')
 	}

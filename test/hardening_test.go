@@ -108,7 +108,8 @@ func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
 			if synth.Ref(r.Properties["RestApiId"]) != apiID {
 				t.Errorf("gateway response %s belongs to %v", id, r.Properties["RestApiId"])
 			}
-			if synth.At(r.Properties, "ResponseTemplates", "application/json") != stacks.GatewayResponseBody {
+			fixed := stacks.FixedGatewayResponseMessages()[r.Properties["ResponseType"].(string)]
+			if synth.At(r.Properties, "ResponseTemplates", "application/json") != stacks.GatewayResponseBody(fixed) {
 				t.Errorf("gateway response %s body = %v", id, synth.At(r.Properties, "ResponseTemplates", "application/json"))
 			}
 			origin := synth.At(r.Properties, "ResponseParameters", "gatewayresponse.header.Access-Control-Allow-Origin")
@@ -122,6 +123,7 @@ func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
 		for responseType, status := range map[string]any{
 			"UNAUTHORIZED": "401", "ACCESS_DENIED": "403", "INVALID_API_KEY": "403",
 			"THROTTLED": "429", "QUOTA_EXCEEDED": "429", "DEFAULT_4XX": nil, "DEFAULT_5XX": nil,
+			"MISSING_AUTHENTICATION_TOKEN": nil, "INVALID_SIGNATURE": nil, "EXPIRED_TOKEN": nil,
 		} {
 			r, ok := byType[responseType]
 			if !ok {

@@ -459,10 +459,10 @@ func TestLocalGateway(t *testing.T) {
 		for _, l := range lines {
 			byID[l["requestId"]] = l
 		}
-		if l := byID[unauthorizedID]; l["status"] != "401" || l["errorResponseType"] != "UNAUTHORIZED" || l["apiKeyId"] != "-" || l["principalId"] != "-" || l["errorMessage"] != "Unauthorized" || l["resourcePath"] != "/health" {
+		if l := byID[unauthorizedID]; l["status"] != "401" || l["errorResponseType"] != "UNAUTHORIZED" || l["apiKeyId"] != "-" || l["principalId"] != "-" || l["resourcePath"] != "/health" {
 			t.Errorf("401 line: %v", l)
 		}
-		if l := byID[okID]; l["status"] != "200" || l["apiKeyId"] != keyID["alice"] || !strings.HasPrefix(l["principalId"], "kf-") || l["errorResponseType"] != "-" || l["errorMessage"] != "-" || l["integrationStatus"] != "200" || l["httpMethod"] != "GET" {
+		if l := byID[okID]; l["status"] != "200" || l["apiKeyId"] != keyID["alice"] || !strings.HasPrefix(l["principalId"], "kf-") || l["errorResponseType"] != "-" || l["integrationStatus"] != "200" || l["httpMethod"] != "GET" {
 			t.Errorf("200 line: %v", l)
 		}
 		types := map[string]int{}
