@@ -143,7 +143,8 @@ func testSourceIPRules(t *testing.T, dir string, clock *fakeClock) {
 		t.Fatalf("no access log line for the denied request %s in\n%s", deniedID, log)
 	}
 	if line["status"] != "403" || line["errorResponseType"] != "ACCESS_DENIED" || line["sourceIp"] != "127.0.0.1" ||
-		line["errorMessage"] != explicitDeny("GET") || line["principalId"] != "-" || line["authorizerLatency"] != "-" || line["apiKeyId"] != "-" {
+		line["httpMethod"] != "GET" || line["resourcePath"] != "/health" ||
+		line["principalId"] != "-" || line["authorizerLatency"] != "-" || line["authorizerError"] != "-" || line["apiKeyId"] != "-" {
 		t.Errorf("access log line of the denied request: %v", line)
 	}
 	if bytes.Contains(log, []byte(partner)) || strings.Contains(string(log), "X-Forwarded-For") {
