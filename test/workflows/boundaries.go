@@ -15,7 +15,14 @@
 //     comment, and every checkout sets persist-credentials: false (the token
 //     would otherwise sit in .git/config for every later step to read);
 //   - a workflow that deploys on push queues its runs: a concurrency group
-//     with cancel-in-progress false.
+//     with cancel-in-progress false;
+//   - a privileged job installs npm packages with --ignore-scripts (an
+//     install script would run next to the OIDC token);
+//   - a run step that pipes into $GITHUB_OUTPUT or $GITHUB_ENV sets
+//     pipefail (shell: bash, or set -o pipefail): GitHub's default shell for
+//     run is bash -e {0}, without pipefail, so a failing command before the
+//     pipe would not fail the step (GitHub docs, "Workflow syntax":
+//     jobs.<job_id>.steps[*].shell).
 //
 // Why: GitHub's "Security hardening for GitHub Actions" and "Keeping your
 // GitHub Actions and workflows secure: Preventing pwn requests"
@@ -62,9 +69,18 @@ type Step struct {
 	Name string         `yaml:"name"`
 	Uses string         `yaml:"uses"`
 	With map[string]any `yaml:"with"`
-	Run  string         `yaml:"run"`
-	Env  map[string]any `yaml:"env"`
+	Run   string         `yaml:"run"`
+	Shell string         `yaml:"shell"`
+	Env   map[string]any `yaml:"env"`
 }
+
+// npmInstall is an npm command that installs packages (and runs their
+// install scripts unless told not to).
+var npmInstall = regexp.MustCompile(`\bnpm\s+(ci|install|i)\b[^\n]*`)
+
+// pipedOutput is a pipeline whose last command writes a step output or
+// environment file.
+var pipedOutput = regexp.MustCompile(`\|[^\n|]*\$\{?(GITHUB_OUTPUT|GITHUB_ENV)\b`)
 
 // trustedBranches says which pushes run only reviewed code: those to main.
 var trustedBranches = []string{"main"}
@@ -173,6 +189,16 @@ func Check(files map[string][]byte) []string {
 			}
 			for i, step := range job.Steps {
 				at := fmt.Sprintf("%s step %d (%s)", where, i+1, stepName(step))
+				if privileged {
+					for _, install := range npmInstall.FindAllString(step.Run, -1) {
+						if !strings.Contains(install, "--ignore-scripts") {
+							report("%s: %q in a privileged job runs the packages' install scripts next to its token; add --ignore-scripts", at, strings.TrimSpace(install))
+						}
+					}
+				}
+				if pipedOutput.MatchString(step.Run) && step.Shell != "bash" && !strings.Contains(step.Run, "set -o pipefail") && !strings.Contains(step.Run, "set -euo pipefail") {
+					report("%s: pipes into $GITHUB_OUTPUT or $GITHUB_ENV without pipefail (the default run shell has none, so a failed command before the pipe passes); add shell: bash", at)
+				}
 				if !strings.HasPrefix(step.Uses, "actions/checkout@") {
 					continue
 				}
