@@ -37,7 +37,7 @@ clip() { # FILE LIMIT
 fence() {
   local body longest marker
   body=$(clip "$1" "$2")
-  longest=$(grep -o '`\+' <<<"$body" | awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }')
+  longest=$({ grep -o '`\+' <<<"$body" || true; } | awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }')
   [ "$longest" -ge 3 ] || longest=2
   marker=$(printf '%*s' $((longest + 1)) '' | tr ' ' '`')
   printf '%s%s\n%s\n%s\n' "$marker" "${3:-}" "$body" "$marker"
