@@ -41,6 +41,7 @@ func TestDeployChecksOrderAndSpendsApprovals(t *testing.T) {
 		"scripts/deployed-templates.sh",
 		"scripts/deployed-commit.sh read",
 		"scripts/check-approvals.sh",
+		"scripts/check-boundary.sh",
 		`guard" -allow "$RUNNER_TEMP/approvals.json"`,
 		"cdk deploy",
 		"scripts/deployed-commit.sh record",
