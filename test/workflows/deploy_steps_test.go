@@ -98,3 +98,21 @@ func TestReportStopsWorkflowCommandsAroundArtifactText(t *testing.T) {
 		}
 	}
 }
+
+// The report finds its stack among the artifact's by exact name: grep -w
+// treats '-' as a word boundary, so keygate-dev was "found" in
+// "keygate-dev-eu".
+func TestReportMatchesItsStackExactly(t *testing.T) {
+	job := readWorkflow(t, "pr-diff-report.yml").Jobs["diff"]
+	i := stepIndex(job, `"$TOOLS/guard" -allow`)
+	if i < 0 {
+		t.Fatal("no guard step")
+	}
+	run := job.Steps[i].Run
+	if strings.Contains(run, "grep -qw") || strings.Contains(run, "grep -w") {
+		t.Errorf("the guard step matches the stack name with grep -w")
+	}
+	if !strings.Contains(run, `[[ " $STACKS " != *" $STACK "* ]]`) {
+		t.Errorf("the guard step does not match $STACK exactly among $STACKS")
+	}
+}
