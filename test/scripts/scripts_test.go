@@ -337,3 +337,32 @@ func TestPRApprovalsKeepOnlyThePullRequestsCommits(t *testing.T) {
 		t.Errorf("no approvals file at the head: exit %d, %s, output:\n%s", r.code, data, r.output)
 	}
 }
+
+// The report takes where a stack lives from the default branch's cdk.json,
+// defaults merged under the environment.
+func TestPinnedEnvironmentReadsTheConfig(t *testing.T) {
+	cdkJSON := filepath.Join(t.TempDir(), "cdk.json")
+	if err := os.WriteFile(cdkJSON, []byte(`{"context": {"keygate": {
+		"defaults": {"account": "111111111111"},
+		"environments": {"dev": {"region": "eu-west-1"}, "prod": {"account": "222222222222", "region": "us-east-1"}, "qa": {}}}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for env, want := range map[string]string{
+		"dev":  "aws://111111111111/eu-west-1",
+		"prod": "aws://222222222222/us-east-1",
+		"qa":   "aws://111111111111/unknown-region",
+	} {
+		r := run(t, nil, "pinned-environment.sh", env, cdkJSON)
+		if r.code != 0 || strings.TrimSpace(r.output) != want {
+			t.Errorf("%s: exit %d, %q, want %q", env, r.code, r.output, want)
+		}
+	}
+	if r := run(t, nil, "pinned-environment.sh", "staging", cdkJSON); r.code == 0 || !strings.Contains(r.output, "no environment staging") {
+		t.Errorf("an environment the config lacks: exit %d, %q", r.code, r.output)
+	}
+	// The shipped cdk.json pins nothing yet: the workflows refuse it until
+	// step 2 of the README's First deploy is done.
+	if r := run(t, nil, "pinned-environment.sh", "dev", filepath.Join(moduleDir, "cdk.json")); r.code != 0 || strings.TrimSpace(r.output) != "aws://unknown-account/unknown-region" {
+		t.Errorf("shipped cdk.json: exit %d, %q", r.code, r.output)
+	}
+}

@@ -16,6 +16,10 @@
 //     would otherwise sit in .git/config for every later step to read);
 //   - a workflow that deploys on push queues its runs: a concurrency group
 //     with cancel-in-progress false;
+//   - a job that downloads the artifact of the run that triggered it
+//     (workflow_run: the pull request's upload) holds no OIDC token and no
+//     environment: whatever parses data a pull request controls must have
+//     no AWS role to lose;
 //   - a privileged job installs npm packages with --ignore-scripts (an
 //     install script would run next to the OIDC token);
 //   - a run step that pipes into $GITHUB_OUTPUT or $GITHUB_ENV sets
@@ -186,6 +190,12 @@ func Check(files map[string][]byte) []string {
 			}
 			if job.Uses != "" {
 				continue // its steps are checked in the called workflow
+			}
+			for i, step := range job.Steps {
+				if strings.HasPrefix(step.Uses, "actions/download-artifact@") && strings.Contains(fmt.Sprint(step.With["run-id"]), "workflow_run") &&
+					(granted["id-token"] == "write" || job.Environment != nil) {
+					report("%s step %d (%s): downloads the triggering run's artifact (pull request data) in a job that holds an OIDC token or an environment; fetch with the role in another job and pass the result on", where, i+1, stepName(step))
+				}
 			}
 			for i, step := range job.Steps {
 				at := fmt.Sprintf("%s step %d (%s)", where, i+1, stepName(step))

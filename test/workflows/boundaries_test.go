@@ -108,6 +108,7 @@ jobs:
 		{"deploy cancels in progress", "env.yml", "cancel-in-progress: false", "cancel-in-progress: true", "without a concurrency group that queues"},
 		{"npm install scripts next to the OIDC token", "env.yml", "npm ci --ignore-scripts", "npm ci --no-audit", "add --ignore-scripts"},
 		{"a pipe into the step outputs without pipefail", "env.yml", "      - shell: bash\n", "      - ", "without pipefail"},
+		{"the pull request's artifact next to the OIDC token", "report.yml", "        with: {persist-credentials: false}\n", "        with: {persist-credentials: false}\n      - uses: actions/download-artifact@" + sha + " # v8.0.1\n        with: {name: pr-diff, run-id: \"${{ github.event.workflow_run.id }}\"}\n", "downloads the triggering run's artifact"},
 		{"deploy without concurrency", "env.yml", "    concurrency: {group: deploy-dev, cancel-in-progress: false}\n", "", "without a concurrency group that queues"},
 	}
 	for _, c := range cases {
