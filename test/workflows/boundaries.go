@@ -70,9 +70,9 @@ type Job struct {
 
 // Step is one step of a job.
 type Step struct {
-	Name string         `yaml:"name"`
-	Uses string         `yaml:"uses"`
-	With map[string]any `yaml:"with"`
+	Name  string         `yaml:"name"`
+	Uses  string         `yaml:"uses"`
+	With  map[string]any `yaml:"with"`
 	Run   string         `yaml:"run"`
 	Shell string         `yaml:"shell"`
 	Env   map[string]any `yaml:"env"`
