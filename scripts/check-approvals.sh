@@ -38,6 +38,13 @@ if [ -n "$deployed" ] && ! [[ $deployed =~ ^[0-9a-f]{40}$ ]]; then
   fail "DEPLOYED_COMMIT '$deployed' is not a commit SHA"
 fi
 
+if [ -z "$deployed" ] && [ "$(jq --arg s "$stack" '[.approvals[] | select(.stack == $s)] | length' "$approvals")" -gt 0 ]; then
+  # Nothing to measure spent against: a first deploy needs no approval (an
+  # empty stack only gains resources), but a stack deployed before keygate
+  # recorded its commit may have pending ones.
+  echo "::warning::$stack has no recorded deployed commit: every approval of $stack in $approvals that reached main counts for this deploy. Make sure the file holds only approvals still pending for $stack" >&2
+fi
+
 live=()
 while IFS=$'\t' read -r index commit; do
   [ -n "$index" ] || continue

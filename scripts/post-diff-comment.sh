@@ -53,6 +53,9 @@ case $status in
   3) verdict="a change AWS would refuse (REFUSE below): no approval can allow it; make it the way its message says"; state=failure ;;
   *) verdict="the guard could not compare the templates (exit status $status)"; state=error ;;
 esac
+if [ "$status" != 0 ] && [ "$approved" -gt 0 ]; then
+  verdict="$verdict ($approved approved)"
+fi
 
 marker="<!-- keygate-diff:$ENVIRONMENT -->"
 {

@@ -23,6 +23,10 @@ errfile=$(mktemp)
 trap 'rm -f "$file" "$errfile"' EXIT
 if ! gh api -H "Accept: application/vnd.github.raw+json" \
   "repos/$GITHUB_REPOSITORY/contents/deploy/approved-changes.json?ref=$HEAD_SHA" > "$file" 2>"$errfile"; then
+  if grep -q "No commit found" "$errfile"; then
+    echo "::error::GitHub knows no commit $HEAD_SHA in $GITHUB_REPOSITORY, so the approvals at the pull request's head cannot be read" >&2
+    exit 1
+  fi
   if grep -q "HTTP 404" "$errfile"; then
     echo '{"approvals": []}' > "$out"
     echo "pull request #$PR has no deploy/approved-changes.json at $HEAD_SHA" >&2

@@ -150,3 +150,18 @@ func TestPostDiffCommentCountsApprovalsAndSaysItIsAdvisory(t *testing.T) {
 		t.Errorf("commit status:\n%s", calls)
 	}
 }
+
+// Approvals that let some findings through are counted in the verdict even
+// when others are still guarded.
+func TestPostDiffCommentCountsApprovalsBesideGuardedChanges(t *testing.T) {
+	body, calls := postComment(t, map[string]string{
+		"status":       "1\n",
+		"guard.txt":    "APPROVED DELETE AWS::ApiGateway::ApiKey A (reviewed at 0123456789ab: r)\nDELETE AWS::ApiGateway::ApiKey B\n",
+		"summary.txt":  "",
+		"diff.txt":     "",
+		"guarded.json": `[{"action": "DELETE", "type": "AWS::ApiGateway::ApiKey", "logicalId": "B", "stack": ""}]`,
+	})
+	if !strings.Contains(body, "the deploy would stop here (1 approved)") || !strings.Contains(calls, "state=failure") {
+		t.Errorf("verdict:\n%s\ncalls:\n%s", body, calls)
+	}
+}

@@ -54,7 +54,7 @@ const fakeGH = `#!/usr/bin/env bash
 case "$*" in
   *"/contents/deploy/approved-changes.json?ref="*)
     if [ -n "${FAKE_APPROVALS:-}" ]; then cat "$FAKE_APPROVALS"
-    else echo "gh: Not Found (HTTP 404)" >&2; exit 1; fi ;;
+    else echo "gh: ${FAKE_CONTENTS_ERROR:-Not Found} (HTTP 404)" >&2; exit 1; fi ;;
   *"/pulls/"*"/commits"*) printf '%s\n' ${FAKE_PR_COMMITS:-} ;;
   *"/commits/"*"/pulls"*) echo "${FAKE_MERGE_COMMIT:-}" ;;
   *) echo "fake gh: unexpected call $*" >&2; exit 99 ;;
@@ -230,6 +230,7 @@ func TestCheckApprovalsSpendsEachApprovalOnce(t *testing.T) {
 		want         string
 	}{
 		{"first deploy: a commit in the history", h.reviewedOld, nil, 0, true, "usable once"},
+		{"first deploy: warned that every approval counts", h.reviewedOld, nil, 0, true, "has no recorded deployed commit: every approval of keygate-dev"},
 		{"a commit after the deployed one", h.reviewedNew, []string{"DEPLOYED_COMMIT=" + h.deployed}, 0, true, "after the deployed " + h.deployed},
 		{"a commit before the deployed one is spent", h.reviewedOld, []string{"DEPLOYED_COMMIT=" + h.deployed}, 0, false, "is spent"},
 		{"the deployed commit itself is spent", h.deployed, []string{"DEPLOYED_COMMIT=" + h.deployed}, 0, false, "remove it from"},
@@ -329,6 +330,12 @@ func TestPRApprovalsKeepOnlyThePullRequestsCommits(t *testing.T) {
 	}
 	if !strings.Contains(r.output, "approvals[1] (keygate-dev DELETE Other) names commit "+other+", not a commit of this pull request: not applied here") {
 		t.Errorf("the approval left out is not reported:\n%s", r.output)
+	}
+
+	// A head commit GitHub does not know is an error, not "no approvals".
+	r = run(t, append(env, "FAKE_CONTENTS_ERROR=No commit found for the ref "+strings.Repeat("3c", 20)), "pr-approvals.sh", filepath.Join(dir, "unknown.json"))
+	if r.code != 1 || !strings.Contains(r.output, "knows no commit") {
+		t.Errorf("an unknown head commit: exit %d, output:\n%s", r.code, r.output)
 	}
 
 	r = run(t, env, "pr-approvals.sh", out)
