@@ -26,7 +26,7 @@
 //     pipefail (shell: bash, or set -o pipefail): GitHub's default shell for
 //     run is bash -e {0}, without pipefail, so a failing command before the
 //     pipe would not fail the step (GitHub docs, "Workflow syntax":
-//     jobs.<job_id>.steps[*].shell).
+//     jobs.<job_id>.steps[*].shell; github/docs#18933).
 //
 // Why: GitHub's "Security hardening for GitHub Actions" and "Keeping your
 // GitHub Actions and workflows secure: Preventing pwn requests"
