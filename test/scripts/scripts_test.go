@@ -368,3 +368,47 @@ func TestPinnedEnvironmentReadsTheConfig(t *testing.T) {
 		t.Errorf("an environment the config lacks: exit %d, %q", r.code, r.output)
 	}
 }
+
+// End to end, as the deploy job chains them: check-approvals.sh keeps the
+// approvals not yet spent, and the guard lets a key deletion through with
+// one of those, and only once: after a deploy past the approval, the same
+// deletion (say, the key re-added and deleted again) is guarded again.
+func TestAnApprovalLetsADeletionThroughOnce(t *testing.T) {
+	h := newHistory(t)
+	guardBin := filepath.Join(t.TempDir(), "guard")
+	if out, err := exec.Command("go", "build", "-o", guardBin, filepath.Join(moduleDir, "cmd", "guard")).CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/guard: %v\n%s", err, out)
+	}
+	deployed, head := t.TempDir(), t.TempDir()
+	key := `"ApiKeyAcme": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "acme", "Enabled": true}, "DeletionPolicy": "Retain"}`
+	for dir, body := range map[string]string{deployed: `{"Resources": {` + key + `}}`, head: `{"Resources": {}}`} {
+		if err := os.WriteFile(filepath.Join(dir, "keygate-dev.template.json"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approvals := filepath.Join(h.dir, "approved-changes.json")
+	if err := os.WriteFile(approvals, []byte(`{"approvals": [{"stack": "keygate-dev", "logicalId": "ApiKeyAcme", "type": "AWS::ApiGateway::ApiKey", "action": "DELETE", "commit": "`+h.reviewedNew+`", "reason": "acme offboarded"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deploy := func(deployedCommit string) (int, string) {
+		usable := filepath.Join(t.TempDir(), "usable.json")
+		r := runIn(t, h.dir, []string{"GITHUB_SHA=" + h.head, "GITHUB_REPOSITORY=o/r", "GH_TOKEN=x", "DEPLOYED_COMMIT=" + deployedCommit}, "check-approvals.sh", "keygate-dev", approvals, usable)
+		if r.code != 0 {
+			t.Fatalf("check-approvals.sh: exit %d\n%s", r.code, r.output)
+		}
+		out, err := exec.Command(guardBin, "-allow", usable, deployed, head, "keygate-dev").CombinedOutput()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(out)
+	}
+	if code, out := deploy(h.deployed); code != 0 || !strings.Contains(out, "APPROVED DELETE AWS::ApiGateway::ApiKey ApiKeyAcme") {
+		t.Errorf("the first deploy after the approval: guard exit %d\n%s\nwant the deletion approved", code, out)
+	}
+	if code, out := deploy(h.head); code != 1 || !strings.Contains(out, "DELETE AWS::ApiGateway::ApiKey ApiKeyAcme") || strings.Contains(out, "APPROVED") {
+		t.Errorf("a deploy after the approval was spent: guard exit %d\n%s\nwant the deletion guarded", code, out)
+	}
+}
