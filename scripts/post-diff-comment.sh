@@ -77,7 +77,7 @@ marker="<!-- keygate-diff:$ENVIRONMENT -->"
   # REFUSE findings cannot be approved: only DELETE and REPLACE are offered.
   if { [ "$status" = 1 ] || [ "$status" = 3 ]; } && [ "$(jq '[.[] | select(.action != "REFUSE")] | length' "$REPORT_DIR/guarded.json" 2>/dev/null || echo 0)" != 0 ]; then
     echo
-    echo "If a change is intended, approve exactly it: add these entries to \`deploy/approved-changes.json\` in this pull request, each with the \`reason\` filled in. \`commit\` is the commit this diff was reviewed at; the deploy accepts an approval only if that commit is in the history it deploys."
+    echo "If a change is intended, approve exactly it: add these entries to \`deploy/approved-changes.json\` in this pull request, each with the \`reason\` filled in. \`commit\` is the commit this diff was reviewed at; each environment's deploy uses an approval once: only if that commit reached \`main\` after that environment's last deploy."
     echo
     jq --arg stack "keygate-$ENVIRONMENT" --arg commit "$HEAD_SHA" \
       '[.[] | select(.action != "REFUSE") | {stack: $stack, nestedStack: (.stack // ""), logicalId, type, action, commit: $commit, reason: ""} | if .nestedStack == "" then del(.nestedStack) else . end]' \
