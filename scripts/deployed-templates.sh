@@ -10,10 +10,13 @@
 # environment:
 #   EXPECTED_ACCOUNT   the 12-digit account the GitHub environment deploys to
 #   EXPECTED_REGION    its region (default: AWS_REGION)
-#   STACK_ENVIRONMENT  optional: the stack's environment from the cloud
-#                      assembly's manifest.json (aws://ACCOUNT/REGION, or
-#                      aws://unknown-account/unknown-region when the config
-#                      pins none)
+#   STACK_ENVIRONMENT  the stack's environment from the cloud assembly's
+#                      manifest.json: aws://ACCOUNT/REGION. An environment
+#                      the config does not pin (aws://unknown-account/
+#                      unknown-region, or none) is refused: such a stack
+#                      deploys wherever the credentials point, so the only
+#                      check left would be the GitHub environment's variables
+#                      agreeing with the credentials they produced.
 #   MISSING            what a stack that does not exist means: "fail" (the
 #                      default: a deploy creates a stack only when asked to
 #                      with the first-deploy input) or "empty" (pull request
@@ -43,7 +46,8 @@ account=$(aws sts get-caller-identity --query Account --output text)
 [[ -n $region && $region == "$expected_region" ]] ||
   fail "the AWS region is '$region', but $stack lives in '$expected_region': check AWS_REGION of the GitHub environment"
 case ${STACK_ENVIRONMENT:-} in
-  "" | aws://unknown-account/unknown-region) ;;
+  "" | aws://unknown-account/* | aws://*/unknown-region)
+    fail "the config does not pin $stack to an account and region (its cloud assembly says '${STACK_ENVIRONMENT:-nothing}'): the workflows deploy and diff only environments whose account and region cdk.json names, so that a wrong AWS_ROLE_ARN, AWS_ACCOUNT_ID or AWS_REGION cannot agree with itself. Set \"account\": \"$account\" and \"region\": \"$region\" (if those are right) on the environment in cdk.json" ;;
   "aws://$account/$region") ;;
   *) fail "the config pins $stack to ${STACK_ENVIRONMENT#aws://}, but the credentials are for $account/$region: the GitHub environment's AWS_ROLE_ARN, AWS_ACCOUNT_ID and AWS_REGION must name the account and region of the environment's config" ;;
 esac

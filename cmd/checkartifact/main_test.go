@@ -14,7 +14,7 @@ func TestRunPrintsOutputsOnlyForAGoodArtifact(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
 		"pr.json":                           `{"number": 12, "headSha": "` + strings.Repeat("a", 40) + `", "baseSha": "` + strings.Repeat("b", 40) + `"}`,
-		"cdk.out/manifest.json":             `{"artifacts": {"keygate-dev": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "keygate-dev.template.json"}}}}`,
+		"cdk.out/manifest.json":             `{"artifacts": {"keygate-dev": {"type": "aws:cloudformation:stack", "environment": "aws://123456789012/eu-west-1", "properties": {"templateFile": "keygate-dev.template.json"}}}}`,
 		"cdk.out/keygate-dev.template.json": `{"Resources": {}}`,
 	}
 	for name, content := range files {

@@ -456,6 +456,7 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		owners = append(owners, env)
 	}
 	errs = append(errs, validateAccountWide(envs)...)
+	errs = append(errs, validateEnvironmentNamePrefixes(envs)...)
 	errs = append(errs, validateImportedKeysAcrossEnvironments(envs)...)
 	return append(errs, validateDomainsAcrossEnvironments(envs)...)
 }

@@ -26,8 +26,12 @@ type Approval struct {
 	Type        string `json:"type"`
 	Action      Action `json:"action"`
 	// Commit is the full SHA of the commit whose diff showed the finding
-	// and was reviewed; the deploy workflow accepts an approval only when
-	// that commit is in the history of what it deploys.
+	// and was reviewed. Matches does not look at it: the deploy workflow
+	// decides before the guard runs which approvals are still usable
+	// (scripts/check-approvals.sh: the commit reached main after the
+	// environment's last deploy, so each approval is used once per
+	// environment), and the pull request report applies only those at the
+	// pull request's own commits (scripts/pr-approvals.sh).
 	Commit string `json:"commit"`
 	// Reason is why the change is intended, for whoever reads the file later.
 	Reason string `json:"reason"`

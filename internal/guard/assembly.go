@@ -71,6 +71,12 @@ func loadAssembly(dir, stack string) ([]placed, error) {
 			if file == "" {
 				return fmt.Errorf("nested stack %s has no %s metadata, so its template cannot be found; synthesize with asset metadata on (the CDK default)", id, assetPathKey)
 			}
+			// The file name comes from a template (a pull request's, in the
+			// diff job): only a plain file name in dir, never a path that
+			// could read a file of the runner's.
+			if !isPlainFileName(file) {
+				return fmt.Errorf("nested stack %s: %s %q is not a plain file name in the cloud assembly", id, assetPathKey, file)
+			}
 			if seen[file] {
 				return fmt.Errorf("nested stack %s: %s is already part of this stack", id, file)
 			}
@@ -89,6 +95,13 @@ func loadAssembly(dir, stack string) ([]placed, error) {
 		return nil, err
 	}
 	return all, nil
+}
+
+// isPlainFileName reports whether file names a file directly in a
+// directory: local (no "..", not absolute; filepath.IsLocal) and without a
+// separator.
+func isPlainFileName(file string) bool {
+	return filepath.IsLocal(file) && !strings.ContainsAny(file, `/\`) && file != "."
 }
 
 // nestedPath is the Stack of the resources of nested stack id inside stack.

@@ -7,7 +7,9 @@
 // a token that may comment. The privileged job treats it as data only (it
 // runs no code from it) and, before anything else, Check makes sure it is
 // small, holds only the files a cloud assembly and the pull request's
-// metadata consist of, names only keygate stacks, and
+// metadata consist of, names only keygate stacks, spells logical IDs,
+// resource types and environments in CloudFormation's alphabet (they reach
+// logs and comments), names only nested templates inside it, and
 // asks the CDK CLI to do nothing but read templates (no asset that builds
 // with a command of its own, no Docker image).
 // See GitHub Security Lab, "Preventing pwn requests"
@@ -20,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,8 +52,10 @@ type PR struct {
 	BaseSHA string `json:"baseSha"`
 }
 
-// The artifact's top level, and the file names a keygate cloud assembly
-// holds (asset directories, the Lambda bundle, and cdk-nag reports are left
+// The artifact's top level (approved-changes.json only as older base
+// branches' pr-diff.yml uploaded it: it is checked to be JSON and never
+// read; the report reads the approvals at the pull request's head through
+// the API), and the file names a keygate cloud assembly holds (asset directories, the Lambda bundle, and cdk-nag reports are left
 // out on upload: a diff needs none of them).
 var (
 	topLevel      = []string{"pr.json", "approved-changes.json", "cdk.out"}
@@ -58,6 +63,20 @@ var (
 	sha           = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	allowedKinds  = []string{"aws:cloudformation:stack", "cdk:asset-manifest", "cdk:tree", "cdk:feature-flag-report"}
 	errNotChecked = errors.New("artifact refused")
+)
+
+// What the privileged job prints or posts from the templates must be plain:
+// CloudFormation's own rules for logical IDs ("alphanumeric (A-Za-z0-9)
+// and unique within the template", at most 255 characters: Resources
+// section of the template reference, and CloudFormation quotas) and for
+// resource type names (Organization::Service::Resource), and the CDK's
+// spelling of an environment. Anything else (a newline that starts a
+// workflow command, backticks that close a code block) is refused before
+// any of it is read.
+var (
+	logicalID    = regexp.MustCompile(`^[A-Za-z0-9]{1,255}$`)
+	resourceType = regexp.MustCompile(`^[A-Za-z0-9:]{1,256}$`)
+	environment  = regexp.MustCompile(`^aws://([0-9]{12}|unknown-account)/([a-z]{2}(-[a-z]+)+-[0-9]+|unknown-region)$`)
 )
 
 // StackName is a keygate root stack: keygate- and an environment name as
@@ -156,6 +175,7 @@ func Check(dir string, limits Limits) (Artifact, error) {
 	}
 	stacks, assemblyProblems := checkAssembly(assembly)
 	problems = append(problems, assemblyProblems...)
+	problems = append(problems, checkTemplates(assembly)...)
 	if len(problems) > 0 {
 		return Artifact{}, fmt.Errorf("%w:\n  %s", errNotChecked, strings.Join(problems, "\n  "))
 	}
@@ -213,6 +233,10 @@ func checkAssembly(dir string) (stacks, problems []string) {
 				report("cdk.out/manifest.json: stack %q is not a keygate stack (keygate-<environment>)", id)
 				continue
 			}
+			if !environment.MatchString(a.Environment) {
+				report("cdk.out/manifest.json: stack %s has environment %q; want aws://<12-digit account or unknown-account>/<region or unknown-region>", id, a.Environment)
+				continue
+			}
 			if a.Properties.TemplateFile != id+".template.json" {
 				report("cdk.out/manifest.json: stack %s has template file %q, want %s.template.json", id, a.Properties.TemplateFile, id)
 				continue
@@ -248,6 +272,55 @@ func checkAssembly(dir string) (stacks, problems []string) {
 	slices.Sort(stacks)
 	slices.Sort(problems)
 	return stacks, problems
+}
+
+// template is the part of a template checked here.
+type template struct {
+	Resources map[string]struct {
+		Type     string         `json:"Type"`
+		Metadata map[string]any `json:"Metadata"`
+	} `json:"Resources"`
+}
+
+// checkTemplates checks every template in dir: logical IDs and resource
+// types in CloudFormation's alphabet, and every nested stack naming, in
+// aws:asset:path, a template file that is in dir (a plain name: the guard
+// reads it from dir).
+func checkTemplates(dir string) (problems []string) {
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	files, _ := filepath.Glob(filepath.Join(dir, "*.template.json"))
+	for _, path := range files {
+		name := filepath.Base(path)
+		var t template
+		if err := readJSON(path, &t); err != nil {
+			report("cdk.out/%s: %v", name, err)
+			continue
+		}
+		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+			r := t.Resources[id]
+			if !logicalID.MatchString(id) {
+				// %q: the ID itself may hold what must not reach a log raw.
+				report("cdk.out/%s: logical ID %q is not 1 to 255 letters and digits, as CloudFormation requires", name, id)
+				continue
+			}
+			if !resourceType.MatchString(r.Type) {
+				report("cdk.out/%s: resource %s has type %q, not a CloudFormation resource type", name, id, r.Type)
+				continue
+			}
+			if r.Type != "AWS::CloudFormation::Stack" {
+				continue
+			}
+			file, _ := r.Metadata["aws:asset:path"].(string)
+			if !assemblyFile.MatchString(file) || !strings.HasSuffix(file, ".template.json") {
+				report("cdk.out/%s: nested stack %s names the template file %q; want the plain name of a template in cdk.out", name, id, file)
+				continue
+			}
+			if info, err := os.Lstat(filepath.Join(dir, file)); err != nil || !info.Mode().IsRegular() {
+				report("cdk.out/%s: nested stack %s names the template file %q, which is not in cdk.out", name, id, file)
+			}
+		}
+	}
+	return problems
 }
 
 func readJSON(path string, v any) error {

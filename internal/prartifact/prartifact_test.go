@@ -15,16 +15,15 @@ func artifact(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
-		"pr.json":               `{"number": 7, "headSha": "` + head + `", "baseSha": "` + base + `"}`,
-		"approved-changes.json": `{"approvals": []}`,
-		"cdk.out/cdk.out":       `{"version": "55.0.0"}`,
+		"pr.json":         `{"number": 7, "headSha": "` + head + `", "baseSha": "` + base + `"}`,
+		"cdk.out/cdk.out": `{"version": "55.0.0"}`,
 		"cdk.out/manifest.json": `{"version": "55.0.0", "artifacts": {
 			"keygate-dev.assets": {"type": "cdk:asset-manifest", "properties": {"file": "keygate-dev.assets.json"}},
 			"keygate-dev": {"type": "aws:cloudformation:stack", "environment": "aws://unknown-account/unknown-region", "properties": {"templateFile": "keygate-dev.template.json"}},
 			"Tree": {"type": "cdk:tree", "properties": {"file": "tree.json"}}}}`,
 		"cdk.out/keygate-dev.assets.json":                          `{"version": "55.0.0", "files": {"abc": {"source": {"path": "asset.abc", "packaging": "zip"}}}, "dockerImages": {}}`,
-		"cdk.out/keygate-dev.template.json":                        `{"Resources": {}}`,
-		"cdk.out/keygatedevApiKeys066FB5F91B.nested.template.json": `{"Resources": {}}`,
+		"cdk.out/keygate-dev.template.json":                        `{"Resources": {"BearerAuthorizerRole4583ED85": {"Type": "AWS::IAM::Role"}, "ApiKeys06NestedStackApiKeys06NestedStackResource1A2B": {"Type": "AWS::CloudFormation::Stack", "Metadata": {"aws:asset:path": "keygatedevApiKeys066FB5F91B.nested.template.json"}}}}`,
+		"cdk.out/keygatedevApiKeys066FB5F91B.nested.template.json": `{"Resources": {"ApiKeyAcme0A1B2C3D": {"Type": "AWS::ApiGateway::ApiKey"}}}`,
 		"cdk.out/tree.json":                                        `{"version": "tree-0.1"}`,
 	}
 	for name, content := range files {
@@ -40,6 +39,14 @@ func artifact(t *testing.T) string {
 }
 
 func TestCheckAcceptsAKeygateArtifact(t *testing.T) {
+	// An older base branch's pr-diff.yml still uploads the approvals file;
+	// it is accepted and not read.
+	withApprovals := artifact(t)
+	write(t, withApprovals, "approved-changes.json", `{"approvals": []}`)
+	if _, err := Check(withApprovals, DefaultLimits); err != nil {
+		t.Errorf("an artifact with approved-changes.json: %v", err)
+	}
+
 	a, err := Check(artifact(t), DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +101,27 @@ func TestCheckRefusesWhatAPullRequestCouldSmuggleIn(t *testing.T) {
 		{"a file that is not JSON", func(t *testing.T, dir string) { write(t, dir, "cdk.out/keygate-dev.template.json", "Resources:") }, DefaultLimits, "cdk.out/keygate-dev.template.json: not JSON"},
 		{"a short commit in pr.json", func(t *testing.T, dir string) { replaceIn(t, dir, "pr.json", head, "main") }, DefaultLimits, "full 40-hex commits"},
 		{"no pull request number", func(t *testing.T, dir string) { replaceIn(t, dir, "pr.json", `"number": 7`, `"number": 0`) }, DefaultLimits, "not a pull request number"},
+		{"a logical ID that starts a workflow command", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/keygatedevApiKeys066FB5F91B.nested.template.json", `"ApiKeyAcme0A1B2C3D"`, `"ApiKey\n::add-mask::x"`)
+		}, DefaultLimits, `logical ID "ApiKey\n::add-mask::x" is not 1 to 255 letters and digits`},
+		{"a logical ID that closes a code block", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/keygate-dev.template.json", `"BearerAuthorizerRole4583ED85"`, "\"Role```\"")
+		}, DefaultLimits, "is not 1 to 255 letters and digits"},
+		{"a logical ID too long", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/keygate-dev.template.json", `"BearerAuthorizerRole4583ED85"`, `"`+strings.Repeat("A", 256)+`"`)
+		}, DefaultLimits, "is not 1 to 255 letters and digits"},
+		{"a resource type with markup", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/keygatedevApiKeys066FB5F91B.nested.template.json", `"AWS::ApiGateway::ApiKey"`, `"AWS::ApiGateway::ApiKey <img src=x>"`)
+		}, DefaultLimits, "not a CloudFormation resource type"},
+		{"a nested template outside the assembly", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/keygate-dev.template.json", `"aws:asset:path": "keygatedevApiKeys066FB5F91B.nested.template.json"`, `"aws:asset:path": "../../../etc/passwd"`)
+		}, DefaultLimits, `names the template file "../../../etc/passwd"; want the plain name`},
+		{"a nested template that is not there", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/keygate-dev.template.json", `"aws:asset:path": "keygatedevApiKeys066FB5F91B.nested.template.json"`, `"aws:asset:path": "keygatedevApiKeys99.nested.template.json"`)
+		}, DefaultLimits, "which is not in cdk.out"},
+		{"an environment with a newline", func(t *testing.T, dir string) {
+			replaceIn(t, dir, "cdk.out/manifest.json", `"aws://unknown-account/unknown-region"`, `"aws://123456789012/eu-west-1\n::error::x"`)
+		}, DefaultLimits, "has environment"},
 		{"a file too large", func(t *testing.T, dir string) {}, Limits{MaxFiles: 100, MaxFileBytes: 100, MaxBytes: 1 << 20}, "more than 100"},
 		{"too large in all", func(t *testing.T, dir string) {}, Limits{MaxFiles: 100, MaxFileBytes: 1 << 20, MaxBytes: 200}, "bytes in all"},
 		{"too many files", func(t *testing.T, dir string) {}, Limits{MaxFiles: 3, MaxFileBytes: 1 << 20, MaxBytes: 1 << 20}, "files, more than 3"},

@@ -104,3 +104,51 @@ func Match(pattern, value string) bool {
 	ok, err := path.Match(p, strings.ReplaceAll(value, "/", slash))
 	return err == nil && ok
 }
+
+// Decide is IAM's verdict for one request within this one policy: an
+// explicit Deny whose conditions hold wins, else an Allow whose conditions
+// hold grants. ctx holds the request's condition keys (e.g.
+// iam:PermissionsBoundary, lambda:Principal); a key the request lacks makes
+// a positive operator false and a negated one true, as in IAM ("Condition
+// operators": a key that is not present does not match, and the Not
+// operators then return true). It knows the operators deploy/iam uses.
+func (d Document) Decide(action, resource string, ctx map[string]string) bool {
+	allowed := false
+	for _, s := range d.Statement {
+		if !anyMatch(s.Action, action, true) || !anyMatch(s.Resource, resource, false) || !conditionsHold(s.Condition, ctx) {
+			continue
+		}
+		if s.Effect == "Deny" {
+			return false
+		}
+		allowed = true
+	}
+	return allowed
+}
+
+func conditionsHold(conditions map[string]map[string]Strings, ctx map[string]string) bool {
+	for op, keys := range conditions {
+		for key, values := range keys {
+			value, present := ctx[key]
+			matched := false
+			for _, v := range values {
+				switch strings.Replace(strings.TrimSuffix(op, "IfExists"), "Not", "", 1) {
+				case "StringEquals", "ArnEquals":
+					matched = matched || (present && value == v)
+				case "StringLike", "ArnLike":
+					matched = matched || (present && Match(v, value))
+				default:
+					panic("iampolicy: condition operator " + op + " is not known to Decide")
+				}
+			}
+			negated := strings.Contains(op, "Not")
+			if negated && !present {
+				continue
+			}
+			if matched == negated {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -15,7 +15,18 @@
 //     comment, and every checkout sets persist-credentials: false (the token
 //     would otherwise sit in .git/config for every later step to read);
 //   - a workflow that deploys on push queues its runs: a concurrency group
-//     with cancel-in-progress false.
+//     with cancel-in-progress false;
+//   - a job that downloads the artifact of the run that triggered it
+//     (workflow_run: the pull request's upload) holds no OIDC token and no
+//     environment: whatever parses data a pull request controls must have
+//     no AWS role to lose;
+//   - a privileged job installs npm packages with --ignore-scripts (an
+//     install script would run next to the OIDC token);
+//   - a run step that pipes into $GITHUB_OUTPUT or $GITHUB_ENV sets
+//     pipefail (shell: bash, or set -o pipefail): GitHub's default shell for
+//     run is bash -e {0}, without pipefail, so a failing command before the
+//     pipe would not fail the step (GitHub docs, "Workflow syntax":
+//     jobs.<job_id>.steps[*].shell; github/docs#18933).
 //
 // Why: GitHub's "Security hardening for GitHub Actions" and "Keeping your
 // GitHub Actions and workflows secure: Preventing pwn requests"
@@ -59,12 +70,21 @@ type Job struct {
 
 // Step is one step of a job.
 type Step struct {
-	Name string         `yaml:"name"`
-	Uses string         `yaml:"uses"`
-	With map[string]any `yaml:"with"`
-	Run  string         `yaml:"run"`
-	Env  map[string]any `yaml:"env"`
+	Name  string         `yaml:"name"`
+	Uses  string         `yaml:"uses"`
+	With  map[string]any `yaml:"with"`
+	Run   string         `yaml:"run"`
+	Shell string         `yaml:"shell"`
+	Env   map[string]any `yaml:"env"`
 }
+
+// npmInstall is an npm command that installs packages (and runs their
+// install scripts unless told not to).
+var npmInstall = regexp.MustCompile(`\bnpm\s+(ci|install|i)\b[^\n]*`)
+
+// pipedOutput is a pipeline whose last command writes a step output or
+// environment file.
+var pipedOutput = regexp.MustCompile(`\|[^\n|]*\$\{?(GITHUB_OUTPUT|GITHUB_ENV)\b`)
 
 // trustedBranches says which pushes run only reviewed code: those to main.
 var trustedBranches = []string{"main"}
@@ -172,7 +192,23 @@ func Check(files map[string][]byte) []string {
 				continue // its steps are checked in the called workflow
 			}
 			for i, step := range job.Steps {
+				if strings.HasPrefix(step.Uses, "actions/download-artifact@") && strings.Contains(fmt.Sprint(step.With["run-id"]), "workflow_run") &&
+					(granted["id-token"] == "write" || job.Environment != nil) {
+					report("%s step %d (%s): downloads the triggering run's artifact (pull request data) in a job that holds an OIDC token or an environment; fetch with the role in another job and pass the result on", where, i+1, stepName(step))
+				}
+			}
+			for i, step := range job.Steps {
 				at := fmt.Sprintf("%s step %d (%s)", where, i+1, stepName(step))
+				if privileged {
+					for _, install := range npmInstall.FindAllString(step.Run, -1) {
+						if !strings.Contains(install, "--ignore-scripts") {
+							report("%s: %q in a privileged job runs the packages' install scripts next to its token; add --ignore-scripts", at, strings.TrimSpace(install))
+						}
+					}
+				}
+				if pipedOutput.MatchString(step.Run) && step.Shell != "bash" && !strings.Contains(step.Run, "set -o pipefail") && !strings.Contains(step.Run, "set -euo pipefail") {
+					report("%s: pipes into $GITHUB_OUTPUT or $GITHUB_ENV without pipefail (the default run shell has none, so a failed command before the pipe passes); add shell: bash", at)
+				}
 				if !strings.HasPrefix(step.Uses, "actions/checkout@") {
 					continue
 				}

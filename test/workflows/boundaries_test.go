@@ -78,6 +78,9 @@ jobs:
     permissions: {contents: read, id-token: write}
     concurrency: {group: deploy-dev, cancel-in-progress: false}
     steps:
+      - run: npm ci --ignore-scripts
+      - shell: bash
+        run: checkartifact dir | tee -a "$GITHUB_OUTPUT"
       - uses: actions/checkout@` + sha + ` # v7.0.1
         with: {persist-credentials: false, ref: "${{ github.sha }}"}
 `,
@@ -103,6 +106,9 @@ jobs:
 		{"privileged job checks out the pull request head", "report.yml", "with: {persist-credentials: false}", "with: {persist-credentials: false, ref: \"${{ github.event.workflow_run.head_sha }}\"}", "checks out ref"},
 		{"privileged job checks out another repository", "report.yml", "with: {persist-credentials: false}", "with: {persist-credentials: false, repository: evil/repo}", "another repository"},
 		{"deploy cancels in progress", "env.yml", "cancel-in-progress: false", "cancel-in-progress: true", "without a concurrency group that queues"},
+		{"npm install scripts next to the OIDC token", "env.yml", "npm ci --ignore-scripts", "npm ci --no-audit", "add --ignore-scripts"},
+		{"a pipe into the step outputs without pipefail", "env.yml", "      - shell: bash\n", "      - ", "without pipefail"},
+		{"the pull request's artifact next to the OIDC token", "report.yml", "        with: {persist-credentials: false}\n", "        with: {persist-credentials: false}\n      - uses: actions/download-artifact@" + sha + " # v8.0.1\n        with: {name: pr-diff, run-id: \"${{ github.event.workflow_run.id }}\"}\n", "downloads the triggering run's artifact"},
 		{"deploy without concurrency", "env.yml", "    concurrency: {group: deploy-dev, cancel-in-progress: false}\n", "", "without a concurrency group that queues"},
 	}
 	for _, c := range cases {
