@@ -41,6 +41,8 @@ const (
 	varAuthorizerError
 	varAuthorizerLatency
 	varAuthorizerStatus
+	varAuthorizerIntegrationStatus
+	varAuthorizerRequestID
 	varErrorMessage
 	varErrorMessageString
 	varErrorResponseType
@@ -84,13 +86,18 @@ var contextVars = map[string]int{
 	"authorizer.integrationLatency": varAuthorizerLatency,
 	"authorizer.latency":            varAuthorizerLatency,
 	"authorizer.status":             varAuthorizerStatus,
-	"error.message":                 varErrorMessage,
-	"error.messageString":           varErrorMessageString,
-	"error.responseType":            varErrorResponseType,
-	"error.validationErrorString":   varErrorValidation,
-	"xrayTraceId":                   varXrayTraceID,
-	"wafResponseCode":               varWAFResponseCode,
-	"waf.status":                    varWAFResponseCode,
+	// Documented access log variables, not authorizer context keys
+	// (api-gateway-variables-for-access-logging.html): a context key of
+	// either name cannot be logged, as in API Gateway.
+	"authorizer.integrationStatus": varAuthorizerIntegrationStatus,
+	"authorizer.requestId":         varAuthorizerRequestID,
+	"error.message":                varErrorMessage,
+	"error.messageString":          varErrorMessageString,
+	"error.responseType":           varErrorResponseType,
+	"error.validationErrorString":  varErrorValidation,
+	"xrayTraceId":                  varXrayTraceID,
+	"wafResponseCode":              varWAFResponseCode,
+	"waf.status":                   varWAFResponseCode,
 }
 
 // refusedVars are variables API Gateway has that the local gateway will not
@@ -120,6 +127,8 @@ type requestContext struct {
 	authorizerError              string
 	authorizerLatency            time.Duration
 	authorizerStatus             string
+	authorizerIntegrationStatus  string
+	authorizerRequestID          string
 	authorizerContext            map[string]any
 	errorMessage                 *string // nil: no error message (JSON null)
 	errorResponseType            string
@@ -197,6 +206,10 @@ func (g *Gateway) value(rc *requestContext, id int) string {
 		return millis(rc.authorizerLatency, rc.authorizerStatus != "")
 	case varAuthorizerStatus:
 		return rc.authorizerStatus
+	case varAuthorizerIntegrationStatus:
+		return rc.authorizerIntegrationStatus
+	case varAuthorizerRequestID:
+		return rc.authorizerRequestID
 	case varErrorMessage:
 		if rc.errorMessage == nil {
 			return ""

@@ -33,9 +33,15 @@ func (g *Gateway) prepareIntegration(m *apimodel.Method, lambdaURLs map[string]s
 	case "HTTP", "HTTP_PROXY":
 		return g.prepareHTTP(in, in.URI, in.Type == "HTTP_PROXY", transport)
 	case "AWS_PROXY":
-		target := lambdaURLs[m.HTTPMethod+" "+m.Resource.Path]
+		g.lambdaRoutes = append(g.lambdaRoutes, m.HTTPMethod+" "+m.Resource.Path)
+		key := m.HTTPMethod + " " + m.Resource.Path
+		target := lambdaURLs[key]
 		if target == "" {
-			target = lambdaURLs[m.Resource.Path]
+			key = m.Resource.Path
+			target = lambdaURLs[key]
+		}
+		if target != "" {
+			g.lambdaUsed[key] = true
 		}
 		if target == "" {
 			return &remoteLambda{functionARN: in.FunctionARN, method: m.HTTPMethod, path: m.Resource.Path}, nil
@@ -350,6 +356,13 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	if err != nil {
 		rc.integrationLatency = time.Since(start)
 		rc.integrationStatus = "-"
+		if req.Context().Err() != nil {
+			// The client went away, or keygate local is stopping and closed
+			// the connection after its grace period: no response reaches
+			// anyone, so none is written and the line logs status "-"
+			// rather than a 504 nobody received.
+			return
+		}
 		var timeout interface{ Timeout() bool }
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
 			g.fail(w, req, rc, match, IntegrationTimeout, ptr("Endpoint request timed out"))

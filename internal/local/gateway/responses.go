@@ -27,6 +27,9 @@ const (
 	IntegrationFailure           = "INTEGRATION_FAILURE"
 	IntegrationTimeout           = "INTEGRATION_TIMEOUT"
 	APIConfigurationError        = "API_CONFIGURATION_ERROR"
+	// RequestTooLarge is answered by refuseTooLarge, never through the
+	// template's gateway responses.
+	RequestTooLarge = "REQUEST_TOO_LARGE"
 )
 
 var defaultStatus = map[string]int{
