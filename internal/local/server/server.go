@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/keygate/keygate/internal/apimodel"
@@ -177,7 +178,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 func (s *Server) listen(addr string, h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("%w (is another keygate local running? choose another address with ADDR=host:port)", err)
+		return "", listenError(err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
@@ -187,6 +188,15 @@ func (s *Server) listen(addr string, h http.Handler) (string, error) {
 		}
 	}()
 	return l.Addr().String(), nil
+}
+
+// listenError explains a failed listen; only an address in use gets the
+// hint about another keygate local.
+func listenError(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w (is another keygate local running? choose another address with ADDR=host:port)", err)
+	}
+	return fmt.Errorf("%w (choose another address with ADDR=host:port)", err)
 }
 
 // Wait blocks until ctx ends or a server fails.
