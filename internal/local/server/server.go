@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -57,6 +58,9 @@ type Options struct {
 	Now func() time.Time
 	// EmulatorInstances is the authorizer emulator pool size (default 2).
 	EmulatorInstances int
+	// Console receives notices while serving, such as an authorizer
+	// emulator restarted (os.Stderr when nil).
+	Console io.Writer
 }
 
 // Server is a running local gateway.
@@ -128,6 +132,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		if err != nil {
 			return nil, err
 		}
+		console := opts.Console
+		if console == nil {
+			console = os.Stderr
+		}
 		s.authLog, err = os.OpenFile(s.AuthorizerLogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
@@ -137,6 +145,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			Bootstrap: bootstrap,
 			Instances: opts.EmulatorInstances,
 			Output:    s.authLog,
+			Console:   console,
 			Env:       []string{"AWS_LAMBDA_FUNCTION_NAME=" + stack + "-authorizer", "AWS_REGION=" + api.Region},
 		})
 		if err != nil {
@@ -199,12 +208,19 @@ func listenError(err error) error {
 	return fmt.Errorf("%w (choose another address with ADDR=host:port)", err)
 }
 
-// Wait blocks until ctx ends or a server fails.
+// Wait blocks until ctx ends, a server fails or the authorizer's emulator
+// cannot be restarted.
 func (s *Server) Wait(ctx context.Context) error {
+	var authorizerFailed <-chan error
+	if s.authorizer != nil {
+		authorizerFailed = s.authorizer.Failed()
+	}
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-s.serveErr:
+		return err
+	case err := <-authorizerFailed:
 		return err
 	}
 }
