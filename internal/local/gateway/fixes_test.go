@@ -180,3 +180,29 @@ func TestAbandonedRequestIsNotLoggedAs504(t *testing.T) {
 		t.Errorf("abandoned request logged as %v", m)
 	}
 }
+
+// The mock response of a keygate route with several CORS origins: the static
+// headers of its integration response, and the override prefix (as
+// stacks.CORSOriginOverride writes it) before the body.
+func TestMockCORSOriginOverride(t *testing.T) {
+	const prefix = `#set($origin = $input.params().header.get("Origin"))#if($origin == "")#set($origin = $input.params().header.get("origin"))#{end}` +
+		`#if($origin == "https://a.example.com" || $origin == "https://b.example.com")#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)#{end}`
+	api := model(nil)
+	open := api.Root.Children[1].Methods["GET"]
+	open.Integration.Responses[0].ResponseTemplates["application/json"] = prefix + `{"id":"$context.requestId"}`
+	open.Integration.Responses[0].ResponseParameters = map[string]string{
+		"method.response.header.Access-Control-Allow-Origin": "'https://a.example.com'",
+		"method.response.header.Vary":                        "'Origin'",
+	}
+	f := newFixture(t, api)
+	for origin, want := range map[string]string{"https://b.example.com": "https://b.example.com", "https://a.example.com": "https://a.example.com", "https://evil.example.com": "https://a.example.com", "": "https://a.example.com"} {
+		rec := f.get("/t/open", "Origin", origin)
+		var body map[string]string
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["id"] != rec.Header().Get("x-amzn-RequestId") {
+			t.Errorf("Origin %q: body %s", origin, rec.Body)
+		}
+		if got := rec.Header().Get("Access-Control-Allow-Origin"); got != want || rec.Header().Get("Vary") != "Origin" {
+			t.Errorf("Origin %q: Access-Control-Allow-Origin %q, Vary %q; want %q", origin, got, rec.Header().Get("Vary"), want)
+		}
+	}
+}

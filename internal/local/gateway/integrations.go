@@ -138,7 +138,12 @@ func (g *Gateway) prepareMockResponse(ir apimodel.IntegrationResponse) (*mockRes
 	if len(ir.ResponseTemplates) > 0 {
 		r.contentType = pickContentType(ir.ResponseTemplates)
 		body := ir.ResponseTemplates[r.contentType]
-		if origins, matches, ok := parseCORSTemplate(body); ok {
+		if origins, rest, ok := cutCORSOriginOverride(body); ok {
+			// keygate's mock routes with several CORS origins: the override
+			// prefix, then the body as any other template.
+			r.corsOrigins, body = origins, rest
+		}
+		if origins, matches, ok := parseCORSTemplate(body); ok && r.corsOrigins == nil {
 			r.corsOrigins, r.corsMatches = origins, matches
 		} else {
 			// Literal text and $context variables, as API Gateway renders
@@ -178,10 +183,30 @@ func parseCORSTemplate(src string) (origins []string, matches, ok bool) {
 	return origins, matches, true
 }
 
+// cutCORSOriginOverride recognizes the prefix keygate's mock routes put
+// before their body when CORS has several origins (stacks.CORSOriginOverride:
+// CDK's preflight construct without whitespace): the origins it allows and
+// the rest of the template.
+func cutCORSOriginOverride(src string) (origins []string, rest string, ok bool) {
+	m := corsOverridePrefix.FindStringSubmatchIndex(src)
+	if m == nil {
+		return nil, "", false
+	}
+	for _, cond := range strings.Split(src[m[2]:m[3]], " || ") {
+		c := corsEquals.FindStringSubmatch(cond)
+		if c == nil {
+			return nil, "", false
+		}
+		origins = append(origins, c[1])
+	}
+	return origins, src[m[1]:], true
+}
+
 var (
-	corsTemplate  = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\) #if\(\$origin == ""\) #set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\) #end #if\((.+)\) #set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\) #end$`)
-	corsEquals    = regexp.MustCompile(`^\$origin == "([^"]*)"$`)
-	corsMatchesRe = regexp.MustCompile(`^\$origin\.matches\("([^"]*)"\)$`)
+	corsOverridePrefix = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\)#if\(\$origin == ""\)#set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\)#\{end\}#if\((.+?)\)#set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\)#\{end\}`)
+	corsTemplate       = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\) #if\(\$origin == ""\) #set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\) #end #if\((.+)\) #set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\) #end$`)
+	corsEquals         = regexp.MustCompile(`^\$origin == "([^"]*)"$`)
+	corsMatchesRe      = regexp.MustCompile(`^\$origin\.matches\("([^"]*)"\)$`)
 )
 
 func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match) {
