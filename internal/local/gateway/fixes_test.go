@@ -206,3 +206,72 @@ func TestMockCORSOriginOverride(t *testing.T) {
 		}
 	}
 }
+
+// A greedy path parameter never takes the backend URL out of the
+// integration's path prefix: "." and ".." segments, encoded or not, are
+// refused before anything is forwarded.
+func TestProxyPathCannotEscapeTheIntegrationPrefix(t *testing.T) {
+	var forwarded []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forwarded = append(forwarded, r.URL.RawPath+r.URL.Path)
+	}))
+	defer backend.Close()
+	api := model(nil)
+	root := api.Root
+	echo := &apimodel.Resource{PathPart: "echo", Path: "/echo", Parent: root, Methods: map[string]*apimodel.Method{}}
+	proxy := &apimodel.Resource{PathPart: "{proxy+}", Path: "/echo/{proxy+}", Parent: echo, Methods: map[string]*apimodel.Method{}}
+	echo.Children = []*apimodel.Resource{proxy}
+	root.Children = append(root.Children, echo)
+	proxy.Methods["ANY"] = &apimodel.Method{HTTPMethod: "ANY", Resource: proxy, AuthorizationType: "NONE",
+		RequestParameters: map[string]bool{"method.request.path.proxy": true},
+		Integration: apimodel.Integration{Type: "HTTP_PROXY", URI: backend.URL + "/api/{proxy}",
+			RequestParameters: map[string]string{"integration.request.path.proxy": "method.request.path.proxy"}}}
+	f := newFixture(t, api)
+	srv := httptest.NewServer(f.gw)
+	defer srv.Close()
+	for _, path := range []string{"/t/echo/%2e%2e/admin", "/t/echo/a/%2E%2E/%2e%2e/admin", "/t/echo/./x", "/t/echo/a/.."} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.URL.RawPath = path // keep the dots as sent
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "Invalid request path") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	if len(forwarded) != 0 {
+		t.Errorf("forwarded %v", forwarded)
+	}
+	if resp, err := http.Get(srv.URL + "/t/echo/a..b/.hidden"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("dots inside a segment are ordinary: %v %v", resp.StatusCode, err)
+	}
+}
+
+// The backend gets the client's Accept-Encoding, or none: not the gzip Go's
+// transport would add, and a gzip answer reaches the client as sent.
+func TestAcceptEncodingIsPassedThroughExactly(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Got-Accept-Encoding", r.Header.Get("Accept-Encoding"))
+		if r.Header.Get("Accept-Encoding") == "gzip" {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write([]byte("\x1f\x8bnot really gzip"))
+			return
+		}
+		w.Write([]byte("plain"))
+	}))
+	defer backend.Close()
+	api := model(nil)
+	api.Root.Children[1].Methods["GET"].Integration = apimodel.Integration{Type: "HTTP_PROXY", URI: backend.URL + "/x"}
+	f := newFixture(t, api)
+	rec := f.get("/t/open")
+	if got := rec.Header().Get("X-Got-Accept-Encoding"); got != "" || rec.Body.String() != "plain" {
+		t.Errorf("without Accept-Encoding the backend got %q: %s", got, rec.Body)
+	}
+	rec = f.get("/t/open", "Accept-Encoding", "gzip")
+	if rec.Header().Get("X-Got-Accept-Encoding") != "gzip" || rec.Header().Get("Content-Encoding") != "gzip" || rec.Body.String() != "\x1f\x8bnot really gzip" {
+		t.Errorf("with gzip: %v %q", rec.Header(), rec.Body)
+	}
+}

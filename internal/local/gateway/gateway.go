@@ -128,7 +128,13 @@ func New(opts Options) (*Gateway, error) {
 	}
 	transport := opts.Transport
 	if transport == nil {
-		transport = http.DefaultTransport
+		// Go's transport would otherwise add "Accept-Encoding: gzip" to a
+		// request without one and unzip the answer: the backend gets exactly
+		// the client's Accept-Encoding (or none), and a compressed answer
+		// reaches the client as the backend sent it.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DisableCompression = true
+		transport = t
 	}
 	var problems []string
 	for _, m := range api.Methods() {

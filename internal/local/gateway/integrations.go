@@ -329,10 +329,19 @@ func (g *Gateway) prepareHTTP(in apimodel.Integration, uri string, proxy bool, t
 // hopByHop are the headers a proxy does not forward (RFC 9110 §7.6.1).
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-func (h *httpIntegration) target(req *http.Request, match *router.Match) string {
+// target is the integration URL for a request; ok is false when a path
+// parameter has a "." or ".." segment, which would take the URL out of the
+// integration's path prefix (https://backend/api/{proxy} with
+// proxy=../admin is https://backend/admin once resolved, RFC 3986 §5.2.4).
+// What API Gateway forwards for such a value is not documented; the local
+// gateway never forwards it.
+func (h *httpIntegration) target(req *http.Request, match *router.Match) (string, bool) {
 	target := h.uri
 	for placeholder, from := range h.params {
 		value, _ := match.Param(from)
+		if hasDotSegment(value) {
+			return "", false
+		}
 		target = strings.ReplaceAll(target, "{"+placeholder+"}", escapePathKeepSlashes(value))
 	}
 	if req.URL.RawQuery != "" {
@@ -342,7 +351,16 @@ func (h *httpIntegration) target(req *http.Request, match *router.Match) string 
 		}
 		target += sep + req.URL.RawQuery
 	}
-	return target
+	return target, true
+}
+
+func hasDotSegment(value string) bool {
+	for segment := range strings.SplitSeq(value, "/") {
+		if segment == "." || segment == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func escapePathKeepSlashes(s string) string {
@@ -358,7 +376,12 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	if method == "" || method == "ANY" || h.proxy {
 		method = req.Method
 	}
-	out, err := http.NewRequestWithContext(req.Context(), method, h.target(req, match), req.Body)
+	target, ok := h.target(req, match)
+	if !ok {
+		g.fail(w, req, rc, match, BadRequestParameters, ptr(dotSegmentMessage))
+		return
+	}
+	out, err := http.NewRequestWithContext(req.Context(), method, target, req.Body)
 	if err != nil {
 		g.fail(w, req, rc, match, APIConfigurationError, ptr("Internal server error"))
 		return
@@ -436,6 +459,10 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	}
 	g.write(w, rc, status, body)
 }
+
+// dotSegmentMessage is the local gateway's own message for a path parameter
+// with a dot segment (see target).
+const dotSegmentMessage = "Invalid request path: a path parameter has a . or .. segment"
 
 // ---- AWS_PROXY (Lambda)
 
