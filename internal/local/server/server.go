@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -82,6 +83,8 @@ type Server struct {
 	accessLog  *accesslog.File
 	authLog    *os.File
 	serveErr   chan error
+	// handlers counts requests being served, for Close.
+	handlers sync.WaitGroup
 }
 
 // Start loads, prepares and starts serving; it returns once listening.
@@ -189,7 +192,12 @@ func (s *Server) listen(addr string, h http.Handler) (string, error) {
 	if err != nil {
 		return "", listenError(err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handlers.Add(1)
+		defer s.handlers.Done()
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -235,6 +243,16 @@ func (s *Server) Close() error {
 		if err := srv.Shutdown(ctx); err != nil {
 			srv.Close()
 		}
+	}
+	// http.Server.Close does not wait for handlers: those still running
+	// (their requests now canceled) finish, and write their access log
+	// line, before the log is closed under them.
+	handlersDone := make(chan struct{})
+	go func() { s.handlers.Wait(); close(handlersDone) }()
+	select {
+	case <-handlersDone:
+	case <-time.After(5 * time.Second):
+		errs = append(errs, errors.New("requests still running 5 s after the listeners closed"))
 	}
 	if s.authorizer != nil {
 		errs = append(errs, s.authorizer.Close())
