@@ -100,6 +100,25 @@ var contextVars = map[string]int{
 	"waf.status":                   varWAFResponseCode,
 }
 
+// safeVar says whether a variable's values never need escaping inside a
+// JSON string: ids, numbers, times and names the gateway itself makes or
+// that net/http has validated (the method is an HTTP token, the protocol
+// and the peer address are the server's own). Client-chosen text — the path,
+// the user agent, the Host, authorizer context values, messages — is
+// escaped.
+func safeVar(id int) bool {
+	switch id {
+	case varRequestID, varExtendedRequestID, varRequestTime, varRequestTimeEpoch, varHTTPMethod,
+		varStage, varAPIID, varAccountID, varProtocol, varTLSVersion, varCipherSuite, varStatus,
+		varResponseLength, varResponseLatency, varIntegrationLatency, varIntegrationStatus,
+		varIntegrationLatencyAlt, varSourceIP, varAPIKeyID, varAuthorizerLatency, varAuthorizerStatus,
+		varAuthorizerIntegrationStatus, varAuthorizerRequestID, varErrorResponseType, varXrayTraceID,
+		varWAFResponseCode:
+		return true
+	}
+	return false
+}
+
 // refusedVars are variables API Gateway has that the local gateway will not
 // render: their values are secrets, and keygate writes none to any log.
 var refusedVars = map[string]string{

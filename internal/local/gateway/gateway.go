@@ -15,10 +15,12 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -174,7 +176,7 @@ func New(opts Options) (*Gateway, error) {
 			// they are: in a JSON format, values inside a JSON string are
 			// escaped, so a quote in a user agent or a path cannot make a
 			// line invalid JSON for whatever reads the local log.
-			t.EscapeInJSONStrings()
+			t.EscapeInJSONStrings(safeVar)
 		}
 		g.accessLog = t
 	}
@@ -487,13 +489,18 @@ var logBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return 
 // newRequestIDs are a request's $context.requestId, a random UUID, and its
 // $context.extendedRequestId, drawn independently: API Gateway's are 16
 // base64 characters ending in "=" (x-amz-apigw-id: FiV9AHvHoAMFtsg=), which
-// is 11 random bytes.
+// is 11 random bytes. Those come from math/rand/v2's generator (the
+// runtime's per-thread ChaCha8, unpredictable and far cheaper than a second
+// getrandom call), the UUID from crypto/rand.
 func newRequestIDs() (requestID, extendedRequestID string) {
-	var r [16 + 11]byte
+	var r [16]byte
 	rand.Read(r[:])
+	var e [16]byte
+	binary.LittleEndian.PutUint64(e[0:], mrand.Uint64())
+	binary.LittleEndian.PutUint64(e[8:], mrand.Uint64())
 	var ext [16]byte
-	base64.StdEncoding.Encode(ext[:], r[16:])
-	return formatUUID(r[:16]), string(ext[:])
+	base64.StdEncoding.Encode(ext[:], e[:11])
+	return formatUUID(r[:]), string(ext[:])
 }
 
 func formatUUID(b []byte) string {

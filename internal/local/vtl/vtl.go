@@ -121,13 +121,15 @@ func isIdentChar(c byte) bool  { return isIdentStart(c) || c >= '0' && c <= '9' 
 // values of variables that sit between the quotes of a JSON string in the
 // template's literal text ("ua":"$context.identity.userAgent"), so that a
 // value holding a quote, a backslash or a control character cannot break a
-// JSON line. API Gateway itself substitutes values as they are.
-func (t *Template) EscapeInJSONStrings() {
+// JSON line. API Gateway itself substitutes values as they are. safe, when
+// not nil, names variables whose values never need escaping (ids, numbers),
+// which are then copied as they are.
+func (t *Template) EscapeInJSONStrings(safe func(id int) bool) {
 	inString, escaped := false, false
 	for i := range t.parts {
 		p := &t.parts[i]
 		if p.id >= 0 {
-			p.inJSONString = inString
+			p.inJSONString = inString && (safe == nil || !safe(p.id))
 			continue
 		}
 		for j := 0; j < len(p.literal); j++ {

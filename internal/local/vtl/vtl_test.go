@@ -54,7 +54,7 @@ func TestEscapeInJSONStringsKeepsLinesValidJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl.EscapeInJSONStrings()
+	tpl.EscapeInJSONStrings(nil)
 	for _, hostile := range []string{`Post "http://127.0.0.1:1/x": dial tcp`, `back\slash`, "new\nline\ttab\x01", `"`, `\`, "plain"} {
 		values := []string{hostile, `"Unauthorized"`, hostile}
 		line := tpl.Render(nil, func(id int) string { return values[id] })
@@ -70,5 +70,13 @@ func TestEscapeInJSONStringsKeepsLinesValidJSON(t *testing.T) {
 	raw, _ := Compile(`"$context.requestId"`, resolve)
 	if got := string(raw.Render(nil, func(int) string { return `a"b` })); got != `"a"b"` {
 		t.Errorf("unescaped render: %s", got)
+	}
+}
+
+func TestSafeVariablesAreCopiedAsTheyAre(t *testing.T) {
+	tpl, _ := Compile(`{"a":"$context.requestId","b":"$context.identity.apiKeyId"}`, resolve)
+	tpl.EscapeInJSONStrings(func(id int) bool { return id == 0 })
+	if got := string(tpl.Render(nil, func(int) string { return `x"y` })); got != `{"a":"x"y","b":"x\"y"}` {
+		t.Errorf("rendered %s", got)
 	}
 }
