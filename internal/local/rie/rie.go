@@ -114,9 +114,6 @@ func Start(ctx context.Context, opts Options) (*Function, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	if opts.Output == nil {
-		opts.Output = io.Discard
-	}
 	if opts.Console == nil {
 		opts.Console = io.Discard
 	}
@@ -125,9 +122,7 @@ func Start(ctx context.Context, opts Options) (*Function, error) {
 	}
 	f := &Function{
 		opts: opts,
-		// One writer for all instances: exec copies each pipe from its own
-		// goroutine.
-		output:  &lockedWriter{w: opts.Output},
+		output:  processOutput(opts.Output),
 		pool:    make(chan *instance, n),
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
 		timeout: timeout,
@@ -154,6 +149,22 @@ func Start(ctx context.Context, opts Options) (*Function, error) {
 		f.pool <- inst
 	}
 	return f, nil
+}
+
+// processOutput is what the emulators write to. A file is handed to them
+// as it is: with a pipe, exec's Wait would also wait for the function (the
+// emulator's child, which inherits it) to close it, and a killed emulator
+// would be noticed only WaitDelay later. Another writer gets one lock for
+// all instances (exec copies each pipe from its own goroutine).
+func processOutput(w io.Writer) io.Writer {
+	switch w := w.(type) {
+	case nil:
+		return nil // /dev/null
+	case *os.File:
+		return w
+	default:
+		return &lockedWriter{w: w}
+	}
 }
 
 func (f *Function) startProcess() (*process, error) {
@@ -324,22 +335,31 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	defer func() { f.pool <- inst }()
 	f.invocations.Add(1)
+	var err error
 	p, replaced := inst.current()
 	select {
 	case <-p.exited:
-		select {
-		case <-replaced:
-			p, _ = inst.current()
-		case <-ctx.Done():
-			return nil, fmt.Errorf("the authorizer's emulator %d is not running: %w", inst.index, ctx.Err())
+		if p, err = inst.next(ctx, replaced); err != nil {
+			return nil, err
 		}
 	default:
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(payload))
-	if err != nil {
-		return nil, err
+	resp, err := f.post(ctx, p.url, payload)
+	if err != nil && connectionLost(err) {
+		// The emulator died (its exit may not be noticed yet) before it
+		// answered: once it has exited, the restarted one gets the event.
+		// An authorizer decides from the event alone, so sending it again
+		// cannot decide anything twice.
+		select {
+		case <-p.exited:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("invoking the function: %w", err)
+		}
+		if p, err = inst.next(ctx, replaced); err != nil {
+			return nil, err
+		}
+		resp, err = f.post(ctx, p.url, payload)
 	}
-	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("invoking the function: %w", err)
 	}
@@ -352,6 +372,34 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("the emulator answered %s", resp.Status)
 	}
 	return body, nil
+}
+
+// connectionLost reports a transport error of a peer that is gone: refused,
+// reset or closed before answering.
+func connectionLost(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func (f *Function) post(ctx context.Context, url string, payload []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	return f.client.Do(req)
+}
+
+// next waits for the process that replaces a dead one (replaced is the
+// channel current returned with it).
+func (inst *instance) next(ctx context.Context, replaced chan struct{}) (*process, error) {
+	select {
+	case <-replaced:
+		p, _ := inst.current()
+		return p, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("the authorizer's emulator %d is not running: %w", inst.index, ctx.Err())
+	}
 }
 
 // Invocations counts the events sent so far.
