@@ -150,3 +150,20 @@ func TestCloseDoesNotRestart(t *testing.T) {
 		t.Errorf("a stop by Close was reported as a crash: %s", console.String())
 	}
 }
+
+// An event sent while the emulator is dying but not yet noticed (its kept-
+// alive connection is dead) goes to the restarted emulator, not to an error.
+func TestAnEventRacingTheCrashGoesToTheRestartedEmulator(t *testing.T) {
+	f, _, _ := start(t, filepath.Join(t.TempDir(), "absent"))
+	for range 3 {
+		if _, err := f.Invoke(context.Background(), []byte(secretPayload)); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := f.instances[0].current()
+		p.cmd.Process.Kill()
+		// No wait for the exit: the next event races its discovery.
+		if out, err := f.Invoke(context.Background(), []byte(secretPayload)); err != nil || string(out) != `{"ok":true}` {
+			t.Fatalf("right after the kill: %s %v", out, err)
+		}
+	}
+}
