@@ -121,7 +121,7 @@ func Start(ctx context.Context, opts Options) (*Function, error) {
 		opts.After = time.After
 	}
 	f := &Function{
-		opts: opts,
+		opts:    opts,
 		output:  processOutput(opts.Output),
 		pool:    make(chan *instance, n),
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
