@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -67,4 +68,57 @@ func acknowledgePreflightMethods(api awsapigateway.RestApi) {
 				[2]string{"AwsSolutions-COG4", "CORS preflight: browsers send OPTIONS without credentials; the mock answers with CORS headers only and reaches no backend"})
 		}
 	}
+}
+
+// mockCORS is what a mock method's integration and method responses need
+// for CORS: header mappings (nil without CORS) and the response template.
+type mockCORS struct {
+	integrationParameters *map[string]*string
+	methodParameters      *map[string]*bool
+	template              string
+}
+
+// corsMockResponse adds CORS to a mock route's answer, as CDK's own
+// preflight answers (aws-cdk-lib/aws-apigateway/lib/resource.ts,
+// addCorsPreflight): the first allowed origin as a static
+// Access-Control-Allow-Origin, with Vary: Origin. With several origins the
+// response template also replaces the header with the request's Origin when
+// it is one of them, through $context.responseOverride.header — the VTL
+// construct CDK's preflight uses, written here without whitespace between
+// directives so the body the client gets is exactly the configured one
+// (Velocity outputs nothing for #set and #if...#end, and the formal #{end}
+// keeps a body starting with a letter from running into the directive).
+// The local gateway recognizes exactly this prefix (internal/local/gateway).
+func corsMockResponse(cors config.CORS, body string) mockCORS {
+	if !cors.Enabled() {
+		return mockCORS{template: body}
+	}
+	out := mockCORS{
+		integrationParameters: &map[string]*string{
+			"method.response.header.Access-Control-Allow-Origin": jsii.String("'" + cors.AllowedOrigins[0] + "'"),
+			"method.response.header.Vary":                        jsii.String("'Origin'"),
+		},
+		methodParameters: &map[string]*bool{
+			"method.response.header.Access-Control-Allow-Origin": jsii.Bool(true),
+			"method.response.header.Vary":                        jsii.Bool(true),
+		},
+		template: body,
+	}
+	if len(cors.AllowedOrigins) > 1 {
+		out.template = CORSOriginOverride(cors.AllowedOrigins) + body
+	}
+	return out
+}
+
+// CORSOriginOverride is the VTL prefix of a mock response template that
+// answers a request whose Origin is one of origins with that origin in
+// Access-Control-Allow-Origin.
+func CORSOriginOverride(origins []string) string {
+	conditions := make([]string, len(origins))
+	for i, o := range origins {
+		conditions[i] = `$origin == "` + o + `"`
+	}
+	return `#set($origin = $input.params().header.get("Origin"))` +
+		`#if($origin == "")#set($origin = $input.params().header.get("origin"))#{end}` +
+		`#if(` + strings.Join(conditions, " || ") + `)#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)#{end}`
 }

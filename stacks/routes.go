@@ -130,6 +130,9 @@ func newIntegration(scope constructs.Construct, api awsapigateway.RestApi, env c
 			status = 200
 		}
 		code := strconv.Itoa(status)
+		// With CORS, the mock's own answer carries Access-Control-Allow-Origin
+		// too: without it a browser hides the body from the calling page.
+		cors := corsMockResponse(env.CORS, in.Body)
 		return awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
 				RequestTemplates: &map[string]*string{"application/json": jsii.String(`{"statusCode": ` + code + `}`)},
 				// NEVER: a body of another content type would otherwise pass
@@ -137,11 +140,13 @@ func newIntegration(scope constructs.Construct, api awsapigateway.RestApi, env c
 				// statusCode and answer 500; this way it gets 415.
 				PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
 				IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
-					StatusCode:        jsii.String(code),
-					ResponseTemplates: &map[string]*string{"application/json": jsii.String(in.Body)},
+					StatusCode:         jsii.String(code),
+					ResponseParameters: cors.integrationParameters,
+					ResponseTemplates:  &map[string]*string{"application/json": jsii.String(cors.template)},
 				}},
 			}), &[]*awsapigateway.MethodResponse{{
-				StatusCode: jsii.String(code),
+				StatusCode:         jsii.String(code),
+				ResponseParameters: cors.methodParameters,
 			}}
 	}
 }

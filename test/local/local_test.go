@@ -396,6 +396,16 @@ func TestLocalGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("a mock route's own answer carries CORS headers", func(t *testing.T) {
+		for origin, want := range map[string]string{originA: originA, originB: originB, "https://evil.example.com": originA} {
+			r := do("GET", "/health", "", append(bearer(alice), "Origin", origin)...)
+			if r.status != 200 || r.body != `{"status":"ok"}` || r.header.Get("Access-Control-Allow-Origin") != want || r.header.Get("Vary") != "Origin" {
+				t.Errorf("Origin %s: %d %s, Access-Control-Allow-Origin %q, Vary %q; want 200, the body, %q and Origin",
+					origin, r.status, r.body, r.header.Get("Access-Control-Allow-Origin"), r.header.Get("Vary"), want)
+			}
+		}
+	})
+
 	t.Run("keys and plans are read from the shared store at request time", func(t *testing.T) {
 		plans := store.Plans()
 		var standard apistore.Plan

@@ -41,6 +41,8 @@ const (
 	varAuthorizerError
 	varAuthorizerLatency
 	varAuthorizerStatus
+	varAuthorizerIntegrationStatus
+	varAuthorizerRequestID
 	varErrorMessage
 	varErrorMessageString
 	varErrorResponseType
@@ -84,13 +86,37 @@ var contextVars = map[string]int{
 	"authorizer.integrationLatency": varAuthorizerLatency,
 	"authorizer.latency":            varAuthorizerLatency,
 	"authorizer.status":             varAuthorizerStatus,
-	"error.message":                 varErrorMessage,
-	"error.messageString":           varErrorMessageString,
-	"error.responseType":            varErrorResponseType,
-	"error.validationErrorString":   varErrorValidation,
-	"xrayTraceId":                   varXrayTraceID,
-	"wafResponseCode":               varWAFResponseCode,
-	"waf.status":                    varWAFResponseCode,
+	// Documented access log variables, not authorizer context keys
+	// (api-gateway-variables-for-access-logging.html): a context key of
+	// either name cannot be logged, as in API Gateway.
+	"authorizer.integrationStatus": varAuthorizerIntegrationStatus,
+	"authorizer.requestId":         varAuthorizerRequestID,
+	"error.message":                varErrorMessage,
+	"error.messageString":          varErrorMessageString,
+	"error.responseType":           varErrorResponseType,
+	"error.validationErrorString":  varErrorValidation,
+	"xrayTraceId":                  varXrayTraceID,
+	"wafResponseCode":              varWAFResponseCode,
+	"waf.status":                   varWAFResponseCode,
+}
+
+// safeVar says whether a variable's values never need escaping inside a
+// JSON string: ids, numbers, times and names the gateway itself makes or
+// that net/http has validated (the method is an HTTP token, the protocol
+// and the peer address are the server's own). Client-chosen text — the path,
+// the user agent, the Host, authorizer context values, messages — is
+// escaped.
+func safeVar(id int) bool {
+	switch id {
+	case varRequestID, varExtendedRequestID, varRequestTime, varRequestTimeEpoch, varHTTPMethod,
+		varStage, varAPIID, varAccountID, varProtocol, varTLSVersion, varCipherSuite, varStatus,
+		varResponseLength, varResponseLatency, varIntegrationLatency, varIntegrationStatus,
+		varIntegrationLatencyAlt, varSourceIP, varAPIKeyID, varAuthorizerLatency, varAuthorizerStatus,
+		varAuthorizerIntegrationStatus, varAuthorizerRequestID, varErrorResponseType, varXrayTraceID,
+		varWAFResponseCode:
+		return true
+	}
+	return false
 }
 
 // refusedVars are variables API Gateway has that the local gateway will not
@@ -120,6 +146,8 @@ type requestContext struct {
 	authorizerError              string
 	authorizerLatency            time.Duration
 	authorizerStatus             string
+	authorizerIntegrationStatus  string
+	authorizerRequestID          string
 	authorizerContext            map[string]any
 	errorMessage                 *string // nil: no error message (JSON null)
 	errorResponseType            string
@@ -197,6 +225,10 @@ func (g *Gateway) value(rc *requestContext, id int) string {
 		return millis(rc.authorizerLatency, rc.authorizerStatus != "")
 	case varAuthorizerStatus:
 		return rc.authorizerStatus
+	case varAuthorizerIntegrationStatus:
+		return rc.authorizerIntegrationStatus
+	case varAuthorizerRequestID:
+		return rc.authorizerRequestID
 	case varErrorMessage:
 		if rc.errorMessage == nil {
 			return ""

@@ -11,12 +11,19 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"maps"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +75,10 @@ type Gateway struct {
 	// authorizerKeys are the $context.authorizer.<key> variables in use.
 	authorizerKeys map[int]string
 	pool           sync.Pool
+	// lambdaRoutes are the Lambda proxy methods ("GET /path"), lambdaUsed
+	// the LambdaURLs keys that matched one: both only used at start.
+	lambdaRoutes []string
+	lambdaUsed   map[string]bool
 }
 
 // route is a method prepared for serving.
@@ -95,6 +106,7 @@ func New(opts Options) (*Gateway, error) {
 		stagePrefix:    "/" + api.Stage.Name,
 		logLine:        opts.AccessLog,
 		authorizerKeys: map[int]string{},
+		lambdaUsed:     map[string]bool{},
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -118,7 +130,13 @@ func New(opts Options) (*Gateway, error) {
 	}
 	transport := opts.Transport
 	if transport == nil {
-		transport = http.DefaultTransport
+		// Go's transport would otherwise add "Accept-Encoding: gzip" to a
+		// request without one and unzip the answer: the backend gets exactly
+		// the client's Accept-Encoding (or none), and a compressed answer
+		// reaches the client as the backend sent it.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DisableCompression = true
+		transport = t
 	}
 	var problems []string
 	for _, m := range api.Methods() {
@@ -128,6 +146,18 @@ func New(opts Options) (*Gateway, error) {
 			continue
 		}
 		g.routes[m] = r
+	}
+	// A -lambda mapping that matches no Lambda proxy route would forward
+	// nothing: a typo in its method or path.
+	for _, key := range slices.Sorted(maps.Keys(opts.LambdaURLs)) {
+		if !g.lambdaUsed[key] {
+			routes := "it has none"
+			if len(g.lambdaRoutes) > 0 {
+				slices.Sort(g.lambdaRoutes)
+				routes = "its Lambda routes: " + strings.Join(g.lambdaRoutes, ", ")
+			}
+			problems = append(problems, fmt.Sprintf("-lambda %q matches no Lambda proxy route of the stage (%s); use 'METHOD /resource/path' or '/resource/path' as the template names it", key, routes))
+		}
 	}
 	policy, err := resourcepolicy.Compile(api.Policy, g.apiARN())
 	if err != nil {
@@ -141,6 +171,12 @@ func New(opts Options) (*Gateway, error) {
 		t, err := g.compileTemplate("stage access log format", api.Stage.AccessLogFormat)
 		if err != nil {
 			problems = append(problems, err.Error())
+		} else if strings.HasPrefix(strings.TrimSpace(api.Stage.AccessLogFormat), "{") {
+			// A difference from API Gateway, which substitutes values as
+			// they are: in a JSON format, values inside a JSON string are
+			// escaped, so a quote in a user agent or a path cannot make a
+			// line invalid JSON for whatever reads the local log.
+			t.EscapeInJSONStrings(safeVar)
 		}
 		g.accessLog = t
 	}
@@ -198,8 +234,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rc := g.pool.Get().(*requestContext)
 	*rc = requestContext{start: g.now(), realStart: time.Now()}
 	defer g.pool.Put(rc)
-	rc.requestID = newRequestID()
-	rc.extendedRequestID = rc.requestID[:8] + "=" // API Gateway's are short base64 ids
+	rc.requestID, rc.extendedRequestID = newRequestIDs()
 	rc.httpMethod = req.Method
 	rc.path = req.URL.Path
 	rc.protocol = req.Proto
@@ -223,7 +258,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if rest == "" {
 		rest = "/"
 	}
-	g.serve(w, req, rc, rest)
+	if tooLarge(req) {
+		g.refuseTooLarge(w, rc)
+	} else {
+		g.serve(w, req, rc, rest)
+	}
 	rc.responseLatency = time.Since(rc.realStart)
 	g.writeAccessLog(rc)
 }
@@ -261,6 +300,8 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 		if d.Invoked {
 			rc.authorizerLatency = d.Latency
 			rc.authorizerStatus = "200"
+			rc.authorizerIntegrationStatus = d.IntegrationStatus
+			rc.authorizerRequestID = d.RequestID
 		}
 		rc.authorizerError = d.Error
 		if d.Result != nil {
@@ -410,7 +451,11 @@ func (g *Gateway) write(w http.ResponseWriter, rc *requestContext, status int, b
 	h["X-Amzn-Requestid"] = rc.ids[0:1:1]
 	h["X-Amz-Apigw-Id"] = rc.ids[1:2:2]
 	rc.status = status
-	rc.responseLength = len(body)
+	// A HEAD response carries no body (net/http drops it): the length
+	// logged is what is sent.
+	if rc.httpMethod != http.MethodHead {
+		rc.responseLength = len(body)
+	}
 	w.WriteHeader(status)
 	w.Write(body)
 }
@@ -441,9 +486,24 @@ func (g *Gateway) writeAccessLog(rc *requestContext) {
 
 var logBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
+// newRequestIDs are a request's $context.requestId, a random UUID, and its
+// $context.extendedRequestId, drawn independently: API Gateway's are 16
+// base64 characters ending in "=" (x-amz-apigw-id: FiV9AHvHoAMFtsg=), which
+// is 11 random bytes. Those come from math/rand/v2's generator (the
+// runtime's per-thread ChaCha8, unpredictable and far cheaper than a second
+// getrandom call), the UUID from crypto/rand.
+func newRequestIDs() (requestID, extendedRequestID string) {
+	var r [16]byte
+	rand.Read(r[:])
+	var e [16]byte
+	binary.LittleEndian.PutUint64(e[0:], mrand.Uint64())
+	binary.LittleEndian.PutUint64(e[8:], mrand.Uint64())
+	var ext [16]byte
+	base64.StdEncoding.Encode(ext[:], e[:11])
+	return formatUUID(r[:]), string(ext[:])
+}
+
+func formatUUID(b []byte) string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
@@ -479,3 +539,47 @@ func tlsNames(state *tls.ConnectionState) (version, suite string) {
 	}
 	return version, tls.CipherSuiteName(state.CipherSuite)
 }
+
+// MaxPayload is API Gateway's REST API payload quota, 10 MB, which "can't be
+// increased" (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
+// "API Gateway quotas for configuring and running a REST API").
+const MaxPayload = 10 << 20
+
+// tooLarge reports whether the request's body exceeds MaxPayload: by its
+// Content-Length, or, for a body of unknown length (chunked), by reading it
+// into memory up to the limit — API Gateway buffers payloads too — and
+// putting it back for the integration.
+func tooLarge(req *http.Request) bool {
+	if req.ContentLength > MaxPayload {
+		return true
+	}
+	if req.ContentLength >= 0 || req.Body == nil || req.Body == http.NoBody {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, MaxPayload+1))
+	if err != nil || len(body) > MaxPayload {
+		return true
+	}
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return false
+}
+
+// refuseTooLarge answers a payload over the quota as API Gateway does:
+// 413 with a plain-text body of its own, before any authorizer. The
+// REQUEST_TOO_LARGE gateway response cannot be customized ("Currently,
+// customization of the 413 REQUEST_TOO_LARGE default gateway response is
+// not supported", supported-gateway-response-types.html; a template's
+// REQUEST_TOO_LARGE or DEFAULT_4XX is ignored, reapit/foundations#4338), and
+// the body is "HTTP content length exceeded 10485760 bytes." with
+// Content-Type "text; charset=utf-8" (koki-develop/lgtm-generator#10).
+func (g *Gateway) refuseTooLarge(w http.ResponseWriter, rc *requestContext) {
+	rc.errorResponseType = RequestTooLarge
+	rc.errorMessage = ptr(requestTooLargeMessage)
+	h := w.Header()
+	h.Set("Content-Type", "text; charset=utf-8")
+	// The rest of the body is not read: the connection cannot be reused.
+	h.Set("Connection", "close")
+	g.write(w, rc, http.StatusRequestEntityTooLarge, []byte(requestTooLargeMessage))
+}
+
+const requestTooLargeMessage = "HTTP content length exceeded 10485760 bytes."

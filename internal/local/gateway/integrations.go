@@ -33,9 +33,15 @@ func (g *Gateway) prepareIntegration(m *apimodel.Method, lambdaURLs map[string]s
 	case "HTTP", "HTTP_PROXY":
 		return g.prepareHTTP(in, in.URI, in.Type == "HTTP_PROXY", transport)
 	case "AWS_PROXY":
-		target := lambdaURLs[m.HTTPMethod+" "+m.Resource.Path]
+		g.lambdaRoutes = append(g.lambdaRoutes, m.HTTPMethod+" "+m.Resource.Path)
+		key := m.HTTPMethod + " " + m.Resource.Path
+		target := lambdaURLs[key]
 		if target == "" {
-			target = lambdaURLs[m.Resource.Path]
+			key = m.Resource.Path
+			target = lambdaURLs[key]
+		}
+		if target != "" {
+			g.lambdaUsed[key] = true
 		}
 		if target == "" {
 			return &remoteLambda{functionARN: in.FunctionARN, method: m.HTTPMethod, path: m.Resource.Path}, nil
@@ -132,7 +138,12 @@ func (g *Gateway) prepareMockResponse(ir apimodel.IntegrationResponse) (*mockRes
 	if len(ir.ResponseTemplates) > 0 {
 		r.contentType = pickContentType(ir.ResponseTemplates)
 		body := ir.ResponseTemplates[r.contentType]
-		if origins, matches, ok := parseCORSTemplate(body); ok {
+		if origins, rest, ok := cutCORSOriginOverride(body); ok {
+			// keygate's mock routes with several CORS origins: the override
+			// prefix, then the body as any other template.
+			r.corsOrigins, body = origins, rest
+		}
+		if origins, matches, ok := parseCORSTemplate(body); ok && r.corsOrigins == nil {
 			r.corsOrigins, r.corsMatches = origins, matches
 		} else {
 			// Literal text and $context variables, as API Gateway renders
@@ -172,10 +183,30 @@ func parseCORSTemplate(src string) (origins []string, matches, ok bool) {
 	return origins, matches, true
 }
 
+// cutCORSOriginOverride recognizes the prefix keygate's mock routes put
+// before their body when CORS has several origins (stacks.CORSOriginOverride:
+// CDK's preflight construct without whitespace): the origins it allows and
+// the rest of the template.
+func cutCORSOriginOverride(src string) (origins []string, rest string, ok bool) {
+	m := corsOverridePrefix.FindStringSubmatchIndex(src)
+	if m == nil {
+		return nil, "", false
+	}
+	for _, cond := range strings.Split(src[m[2]:m[3]], " || ") {
+		c := corsEquals.FindStringSubmatch(cond)
+		if c == nil {
+			return nil, "", false
+		}
+		origins = append(origins, c[1])
+	}
+	return origins, src[m[1]:], true
+}
+
 var (
-	corsTemplate  = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\) #if\(\$origin == ""\) #set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\) #end #if\((.+)\) #set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\) #end$`)
-	corsEquals    = regexp.MustCompile(`^\$origin == "([^"]*)"$`)
-	corsMatchesRe = regexp.MustCompile(`^\$origin\.matches\("([^"]*)"\)$`)
+	corsOverridePrefix = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\)#if\(\$origin == ""\)#set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\)#\{end\}#if\((.+?)\)#set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\)#\{end\}`)
+	corsTemplate       = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\) #if\(\$origin == ""\) #set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\) #end #if\((.+)\) #set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\) #end$`)
+	corsEquals         = regexp.MustCompile(`^\$origin == "([^"]*)"$`)
+	corsMatchesRe      = regexp.MustCompile(`^\$origin\.matches\("([^"]*)"\)$`)
 )
 
 func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match) {
@@ -298,10 +329,19 @@ func (g *Gateway) prepareHTTP(in apimodel.Integration, uri string, proxy bool, t
 // hopByHop are the headers a proxy does not forward (RFC 9110 §7.6.1).
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-func (h *httpIntegration) target(req *http.Request, match *router.Match) string {
+// target is the integration URL for a request; ok is false when a path
+// parameter has a "." or ".." segment, which would take the URL out of the
+// integration's path prefix (https://backend/api/{proxy} with
+// proxy=../admin is https://backend/admin once resolved, RFC 3986 §5.2.4).
+// What API Gateway forwards for such a value is not documented; the local
+// gateway never forwards it.
+func (h *httpIntegration) target(req *http.Request, match *router.Match) (string, bool) {
 	target := h.uri
 	for placeholder, from := range h.params {
 		value, _ := match.Param(from)
+		if hasDotSegment(value) {
+			return "", false
+		}
 		target = strings.ReplaceAll(target, "{"+placeholder+"}", escapePathKeepSlashes(value))
 	}
 	if req.URL.RawQuery != "" {
@@ -311,7 +351,16 @@ func (h *httpIntegration) target(req *http.Request, match *router.Match) string 
 		}
 		target += sep + req.URL.RawQuery
 	}
-	return target
+	return target, true
+}
+
+func hasDotSegment(value string) bool {
+	for segment := range strings.SplitSeq(value, "/") {
+		if segment == "." || segment == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func escapePathKeepSlashes(s string) string {
@@ -327,7 +376,12 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	if method == "" || method == "ANY" || h.proxy {
 		method = req.Method
 	}
-	out, err := http.NewRequestWithContext(req.Context(), method, h.target(req, match), req.Body)
+	target, ok := h.target(req, match)
+	if !ok {
+		g.fail(w, req, rc, match, BadRequestParameters, ptr(dotSegmentMessage))
+		return
+	}
+	out, err := http.NewRequestWithContext(req.Context(), method, target, req.Body)
 	if err != nil {
 		g.fail(w, req, rc, match, APIConfigurationError, ptr("Internal server error"))
 		return
@@ -350,6 +404,13 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	if err != nil {
 		rc.integrationLatency = time.Since(start)
 		rc.integrationStatus = "-"
+		if req.Context().Err() != nil {
+			// The client went away, or keygate local is stopping and closed
+			// the connection after its grace period: no response reaches
+			// anyone, so none is written and the line logs status "-"
+			// rather than a 504 nobody received.
+			return
+		}
 		var timeout interface{ Timeout() bool }
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
 			g.fail(w, req, rc, match, IntegrationTimeout, ptr("Endpoint request timed out"))
@@ -398,6 +459,10 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	}
 	g.write(w, rc, status, body)
 }
+
+// dotSegmentMessage is the local gateway's own message for a path parameter
+// with a dot segment (see target).
+const dotSegmentMessage = "Invalid request path: a path parameter has a . or .. segment"
 
 // ---- AWS_PROXY (Lambda)
 

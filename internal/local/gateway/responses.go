@@ -27,6 +27,10 @@ const (
 	IntegrationFailure           = "INTEGRATION_FAILURE"
 	IntegrationTimeout           = "INTEGRATION_TIMEOUT"
 	APIConfigurationError        = "API_CONFIGURATION_ERROR"
+	BadRequestParameters         = "BAD_REQUEST_PARAMETERS"
+	// RequestTooLarge is answered by refuseTooLarge, never through the
+	// template's gateway responses.
+	RequestTooLarge = "REQUEST_TOO_LARGE"
 )
 
 var defaultStatus = map[string]int{
@@ -41,6 +45,7 @@ var defaultStatus = map[string]int{
 	IntegrationFailure:           504,
 	IntegrationTimeout:           504,
 	APIConfigurationError:        500,
+	BadRequestParameters:         400,
 }
 
 // errorTypes are the x-amzn-ErrorType headers API Gateway sends with its
@@ -57,6 +62,7 @@ var errorTypes = map[string]string{
 	IntegrationFailure:           "InternalServerErrorException",
 	IntegrationTimeout:           "InternalServerErrorException",
 	APIConfigurationError:        "InternalServerErrorException",
+	BadRequestParameters:         "BadRequestException",
 }
 
 // compiledResponse is a gateway response ready to render.

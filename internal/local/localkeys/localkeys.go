@@ -10,6 +10,7 @@
 package localkeys
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/keygate/keygate/internal/apimodel"
@@ -61,21 +63,41 @@ func Resolve(api *apimodel.API, keysFile, generatedFile string) (Values, error) 
 		return nil, fmt.Errorf("%s: %w (delete it to generate new values)", generatedFile, err)
 	}
 	out, generated := Values{}, Values{}
+	// source says where each value came from, for messages about it.
+	source := map[string]string{}
 	for _, k := range api.Keys {
 		switch {
 		case given[k.Name] != "":
 			out[k.Name] = given[k.Name]
+			source[k.Name] = "the KEYS file " + keysFile
 		case k.SecretName != "":
 			problems = append(problems, fmt.Sprintf("API key %q is imported from the Secrets Manager secret %q: its value exists only in AWS; give it in a KEYS file, {%q: \"<value>\"}, with make local KEYS=<file>", k.Name, k.SecretName, k.Name))
 		case k.Value != "":
 			out[k.Name] = k.Value
+			source[k.Name] = "the template"
 		default:
 			v := kept[k.Name]
 			if _, err := bearer.Parse("Bearer " + v); err != nil {
 				v = apistore.RandomValue(apistore.GeneratedKeyValueLength)
 			}
 			out[k.Name], generated[k.Name] = v, v
+			source[k.Name] = generatedFile
 		}
+	}
+	// "Two API keys are identical if they have the same value": API
+	// Gateway refuses the second (ConflictException). Name both keys and
+	// where their values come from, never the value.
+	byValue := map[string]string{}
+	for _, k := range api.Keys {
+		v, ok := out[k.Name]
+		if !ok {
+			continue
+		}
+		if other, dup := byValue[v]; dup {
+			problems = append(problems, fmt.Sprintf("API keys %q (value from %s) and %q (value from %s) have the same value; API Gateway refuses two keys with one value: give %q another value", other, source[other], k.Name, source[k.Name], k.Name))
+			continue
+		}
+		byValue[v] = k.Name
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
@@ -105,7 +127,39 @@ func readValues(path string) (Values, error) {
 		// Not the decoder's message: it can quote the file, values included.
 		return nil, errors.New(`not a JSON object of key names to values, {"<key name>": "<value>"}`)
 	}
+	// encoding/json keeps the last of duplicate names silently; a key given
+	// twice is a mistake to point out (by name, never by value).
+	if dups := duplicateNames(data); len(dups) > 0 {
+		return nil, fmt.Errorf("names key %s more than once; give each key once", strings.Join(dups, ", "))
+	}
 	return v, nil
+}
+
+// duplicateNames lists the names a JSON object (already known to decode)
+// has more than once, quoted.
+func duplicateNames(data []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // {
+		return nil
+	}
+	seen := map[string]bool{}
+	var dups []string
+	for dec.More() {
+		name, err := dec.Token()
+		if err != nil {
+			return dups
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return dups
+		}
+		n, _ := name.(string)
+		if seen[n] && !slices.Contains(dups, strconv.Quote(n)) {
+			dups = append(dups, strconv.Quote(n))
+		}
+		seen[n] = true
+	}
+	return dups
 }
 
 // writeValues replaces path with values, readable by the owner only.

@@ -70,6 +70,10 @@ func TestResolveRefuses(t *testing.T) {
 		{"unknown name", writeJSON(t, map[string]string{"imported": "givenValueForTheImported0123", "three": "givenValueForTheImported0123"}), []string{`names key "three", which stack keygate-t does not have (its keys: imported, one, two)`}},
 		{"value not a bearer token", writeJSON(t, map[string]string{"imported": secret}), []string{`the value of key "imported" cannot be sent as a bearer token`}},
 		{"not JSON", writeJSON(t, []string{secret}), []string{`not a JSON object of key names to values`}},
+		{"one value for two keys", writeJSON(t, map[string]string{"imported": dupValue, "one": dupValue}),
+			[]string{`API keys "one" (value from the KEYS file `, `and "imported" (value from the KEYS file `, `give "imported" another value`}},
+		{"a name twice", writeFile(t, `{"imported": "`+dupValue+`", "imported": "secondValueForTheImported0123"}`),
+			[]string{`names key "imported" more than once`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Resolve(api(), tc.keys, generated)
@@ -78,7 +82,7 @@ func TestResolveRefuses(t *testing.T) {
 					t.Errorf("err = %v, want %q", err, want)
 				}
 			}
-			if err != nil && strings.Contains(err.Error(), secret) {
+			if err != nil && (strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), dupValue)) {
 				t.Error("the error message quotes a key value")
 			}
 		})
@@ -104,4 +108,13 @@ func TestSeedCreatesPlansKeysAndAttachments(t *testing.T) {
 	if _, err := Seed(store, api(), values); !errors.Is(err, apistore.ErrConflict) {
 		t.Errorf("second seed: %v", err)
 	}
+}
+
+const dupValue = "givenValueUsedTwice0123456789"
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys.json")
+	os.WriteFile(path, []byte(text), 0o600)
+	return path
 }

@@ -71,7 +71,7 @@ func (r *Router) Find(method, path string) (Match, bool) {
 		return Match{}, false
 	}
 	m := res.Methods[method]
-	if m == nil {
+	if m == nil && anyMethods[method] {
 		m = res.Methods["ANY"]
 	}
 	if m == nil {
@@ -79,6 +79,14 @@ func (r *Router) Find(method, path string) (Match, bool) {
 	}
 	return Match{Method: m, Params: params}, true
 }
+
+// anyMethods are the methods an ANY method stands for: the HTTP methods API
+// Gateway supports for a REST API method (DELETE, GET, HEAD, OPTIONS, PATCH,
+// POST, PUT; AWS::ApiGateway::Method HttpMethod, CDK's HttpMethod enum).
+// Whether API Gateway lets ANY catch others (PROPFIND, TRACE, CONNECT, FOO)
+// is not documented: locally they are undefined methods (403 Missing
+// Authentication Token) and never reach an integration.
+var anyMethods = map[string]bool{"DELETE": true, "GET": true, "HEAD": true, "OPTIONS": true, "PATCH": true, "POST": true, "PUT": true}
 
 // find walks the remaining path; it backtracks from a literal to a
 // parameter to a greedy child when the deeper path does not match.

@@ -61,6 +61,12 @@ func TestFind(t *testing.T) {
 		{"GET", "/nope", "", ""},
 		{"GET", "/", "", ""},
 		{"PATCH", "/echo/a/b/c", "ANY /echo/{proxy+}", "proxy=a/b/c"},
+		{"HEAD", "/echo/a", "ANY /echo/{proxy+}", "proxy=a"},
+		// ANY stands for API Gateway's methods only.
+		{"PROPFIND", "/echo/a", "", ""},
+		{"TRACE", "/echo/a", "", ""},
+		{"CONNECT", "/echo/a", "", ""},
+		{"FOO", "/echo/a", "", ""},
 		{"GET", "/echo", "", ""},
 		{"GET", "/orders/42", "GET /orders/{id}", "id=42"},
 		{"DELETE", "/orders/42", "DELETE /orders/{id}", "id=42"},

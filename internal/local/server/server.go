@@ -10,11 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/keygate/keygate/internal/apimodel"
@@ -56,6 +59,9 @@ type Options struct {
 	Now func() time.Time
 	// EmulatorInstances is the authorizer emulator pool size (default 2).
 	EmulatorInstances int
+	// Console receives notices while serving, such as an authorizer
+	// emulator restarted (os.Stderr when nil).
+	Console io.Writer
 }
 
 // Server is a running local gateway.
@@ -77,6 +83,8 @@ type Server struct {
 	accessLog  *accesslog.File
 	authLog    *os.File
 	serveErr   chan error
+	// handlers counts requests being served, for Close.
+	handlers sync.WaitGroup
 }
 
 // Start loads, prepares and starts serving; it returns once listening.
@@ -127,6 +135,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		if err != nil {
 			return nil, err
 		}
+		console := opts.Console
+		if console == nil {
+			console = os.Stderr
+		}
 		s.authLog, err = os.OpenFile(s.AuthorizerLogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
@@ -136,6 +148,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			Bootstrap: bootstrap,
 			Instances: opts.EmulatorInstances,
 			Output:    s.authLog,
+			Console:   console,
 			Env:       []string{"AWS_LAMBDA_FUNCTION_NAME=" + stack + "-authorizer", "AWS_REGION=" + api.Region},
 		})
 		if err != nil {
@@ -177,9 +190,14 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 func (s *Server) listen(addr string, h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("%w (is another keygate local running? choose another address with ADDR=host:port)", err)
+		return "", listenError(err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handlers.Add(1)
+		defer s.handlers.Done()
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -189,12 +207,28 @@ func (s *Server) listen(addr string, h http.Handler) (string, error) {
 	return l.Addr().String(), nil
 }
 
-// Wait blocks until ctx ends or a server fails.
+// listenError explains a failed listen; only an address in use gets the
+// hint about another keygate local.
+func listenError(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w (is another keygate local running? choose another address with ADDR=host:port)", err)
+	}
+	return fmt.Errorf("%w (choose another address with ADDR=host:port)", err)
+}
+
+// Wait blocks until ctx ends, a server fails or the authorizer's emulator
+// cannot be restarted.
 func (s *Server) Wait(ctx context.Context) error {
+	var authorizerFailed <-chan error
+	if s.authorizer != nil {
+		authorizerFailed = s.authorizer.Failed()
+	}
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-s.serveErr:
+		return err
+	case err := <-authorizerFailed:
 		return err
 	}
 }
@@ -209,6 +243,16 @@ func (s *Server) Close() error {
 		if err := srv.Shutdown(ctx); err != nil {
 			srv.Close()
 		}
+	}
+	// http.Server.Close does not wait for handlers: those still running
+	// (their requests now canceled) finish, and write their access log
+	// line, before the log is closed under them.
+	handlersDone := make(chan struct{})
+	go func() { s.handlers.Wait(); close(handlersDone) }()
+	select {
+	case <-handlersDone:
+	case <-time.After(5 * time.Second):
+		errs = append(errs, errors.New("requests still running 5 s after the listeners closed"))
 	}
 	if s.authorizer != nil {
 		errs = append(errs, s.authorizer.Close())

@@ -7,6 +7,8 @@ package tokenauth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -58,6 +60,14 @@ type Decision struct {
 	// that took ($context.authorizer.integrationLatency).
 	Invoked bool
 	Latency time.Duration
+	// RequestID identifies that invocation ($context.authorizer.requestId)
+	// and IntegrationStatus is the status of the invoke call
+	// ($context.authorizer.integrationStatus, "The status code returned
+	// from a Lambda authorizer", api-gateway-variables-for-access-logging.html):
+	// 200 when the function was reached, whatever it answered; "" when the
+	// invocation itself failed.
+	RequestID         string
+	IntegrationStatus string
 }
 
 // Authorizer applies one TOKEN authorizer.
@@ -70,6 +80,9 @@ type Authorizer struct {
 	cache   sync.Map // token → *entry
 	entries atomic.Int64
 	flight  singleflight.Group
+	// beforeFlight, when set (tests), runs as a request reaches the shared
+	// invocation.
+	beforeFlight func()
 }
 
 type entry struct {
@@ -100,6 +113,22 @@ func New(model *apimodel.Authorizer, invoke Invoker, now func() time.Time) (*Aut
 
 // Header is the request header the token comes from.
 func (a *Authorizer) Header() string { return a.model.IdentityHeader }
+
+// $context.authorizer.error of a failed authorizer step: fixed strings,
+// without quotes or backslashes, so that no access log format can be broken
+// by them, and never the function's or the transport's own text.
+const (
+	// ErrorInvocation: the function could not be invoked (emulator down,
+	// timeout).
+	ErrorInvocation = "Authorizer error"
+	// ErrorFunction: the function returned an error other than
+	// "Unauthorized".
+	ErrorFunction = "Authorizer error: the function returned an error"
+	// ErrorMalformedResponse: the function's answer is not a valid
+	// authorizer response (not JSON, no principalId or policyDocument, a
+	// context value that is an object or array).
+	ErrorMalformedResponse = "Authorizer error: invalid authorizer response"
+)
 
 // Messages of API Gateway's authorizer gateway responses.
 const (
@@ -140,12 +169,21 @@ func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Dec
 		decision Decision
 	}
 	// Concurrent requests with one uncached token share one invocation.
-	v, _, shared := a.flight.Do(token, func() (any, error) {
+	// Only the request whose call ran the function reports it (latency,
+	// status, request id): singleflight's shared flag is true for every
+	// caller once a second one joined, the one that ran it included, so the
+	// runner is marked from inside the function.
+	ran := false
+	if a.beforeFlight != nil {
+		a.beforeFlight()
+	}
+	v, _, _ := a.flight.Do(token, func() (any, error) {
+		ran = true
 		start := time.Now()
 		// Shared by every request waiting on this token: one client going
 		// away must not fail the others.
 		result, failure := a.call(context.WithoutCancel(ctx), token, methodARN)
-		d := Decision{Invoked: true, Latency: time.Since(start)}
+		d := Decision{Invoked: true, Latency: time.Since(start), IntegrationStatus: "200"}
 		if failure != nil {
 			failure.Invoked, failure.Latency = true, d.Latency
 			return flightResult{decision: *failure}, nil
@@ -156,12 +194,14 @@ func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Dec
 		return flightResult{result: result, decision: d}, nil
 	})
 	fr := v.(flightResult)
-	if fr.result == nil {
-		return fr.decision
-	}
 	d := fr.decision
-	if shared {
-		d.Invoked = false
+	if ran {
+		d.RequestID = newInvocationID()
+	} else {
+		d.Invoked, d.Latency, d.IntegrationStatus = false, 0, ""
+	}
+	if fr.result == nil {
+		return d
 	}
 	return decide(fr.result, methodARN, d)
 }
@@ -216,22 +256,29 @@ func (a *Authorizer) call(ctx context.Context, token, methodARN string) (*Result
 	payload, _ := json.Marshal(event{Type: "TOKEN", AuthorizationToken: token, MethodArn: methodARN})
 	raw, err := a.invoke(ctx, payload)
 	if err != nil {
-		return nil, &Decision{Outcome: Failed, Error: "authorizer invocation failed: " + err.Error()}
+		// A fixed message, never the error's text: it may quote URLs and
+		// addresses (with quotes that would break a JSON log line), and the
+		// console already has the details. API Gateway's own wording for a
+		// Lambda authorizer it could not invoke is its execution log's
+		// "Execution failed due to configuration error: Authorizer error";
+		// $context.authorizer.error carries "Authorizer error" locally
+		// (the access logging variables page does not list its values).
+		return nil, &Decision{Outcome: Failed, Error: ErrorInvocation}
 	}
 	var resp response
 	if err := json.Unmarshal(raw, &resp); err != nil {
-		return nil, &Decision{Outcome: Failed, Error: "the authorizer's response is not JSON"}
+		return nil, &Decision{Outcome: Failed, Error: ErrorMalformedResponse, IntegrationStatus: "200"}
 	}
 	if resp.ErrorMessage != nil {
 		// The function's "Unauthorized" error is the documented way to
 		// answer 401; any other error is a 500.
 		if *resp.ErrorMessage == "Unauthorized" {
-			return nil, &Decision{Outcome: Unauthorized, Message: MessageUnauthorized, Error: "Unauthorized"}
+			return nil, &Decision{Outcome: Unauthorized, Message: MessageUnauthorized, Error: "Unauthorized", IntegrationStatus: "200"}
 		}
-		return nil, &Decision{Outcome: Failed, Error: "authorizer error: " + resp.ErrorType}
+		return nil, &Decision{Outcome: Failed, Error: ErrorFunction, IntegrationStatus: "200"}
 	}
 	if resp.PrincipalID == nil || resp.PolicyDocument == nil {
-		return nil, &Decision{Outcome: Failed, Error: "the authorizer's response has no principalId or policyDocument"}
+		return nil, &Decision{Outcome: Failed, Error: ErrorMalformedResponse, IntegrationStatus: "200"}
 	}
 	for k, v := range resp.Context {
 		// "You can't set a JSON object or array as a valid value of any key
@@ -239,8 +286,20 @@ func (a *Authorizer) call(ctx context.Context, token, methodARN string) (*Result
 		switch v.(type) {
 		case string, float64, bool:
 		default:
-			return nil, &Decision{Outcome: Failed, Error: "the authorizer's context value of " + k + " is not a string, number or boolean"}
+			_ = k // the key is the function's text: not copied into the log
+			return nil, &Decision{Outcome: Failed, Error: ErrorMalformedResponse, IntegrationStatus: "200"}
 		}
 	}
 	return &Result{PrincipalID: *resp.PrincipalID, Policy: *resp.PolicyDocument, Context: resp.Context, UsageIdentifierKey: resp.UsageIdentifierKey}, nil
+}
+
+// newInvocationID is a Lambda-style request id (a random UUID) for one
+// authorizer invocation.
+func newInvocationID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

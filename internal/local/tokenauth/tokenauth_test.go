@@ -3,6 +3,8 @@ package tokenauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -126,5 +128,88 @@ func TestFunctionAnswers(t *testing.T) {
 				t.Errorf("%+v, want outcome %d message %q", d, tc.want, tc.message)
 			}
 		})
+	}
+}
+
+// A failed invocation's $context.authorizer.error is a fixed string: the
+// transport's error quotes URLs ("Post \"http://…\": dial tcp …"), which
+// would break a JSON access log line.
+func TestInvocationFailuresHaveFixedErrorsWithoutQuotes(t *testing.T) {
+	for name, invoke := range map[string]Invoker{
+		"emulator down": func(context.Context, []byte) ([]byte, error) {
+			return nil, errors.New(`invoking the function: Post "http://127.0.0.1:1/2015-03-31/functions/function/invocations": dial tcp 127.0.0.1:1: connect: connection refused`)
+		},
+		"not JSON": func(context.Context, []byte) ([]byte, error) { return []byte(`"quoted" garbage`), nil },
+		"function error": func(context.Context, []byte) ([]byte, error) {
+			return []byte(`{"errorMessage":"boom \"x\"","errorType":"a\"b"}`), nil
+		},
+		"object context": func(context.Context, []byte) ([]byte, error) {
+			return []byte(`{"principalId":"p","policyDocument":{"Statement":[]},"context":{"a\"b":{}}}`), nil
+		},
+	} {
+		a, err := New(&apimodel.Authorizer{Name: "b", Type: "TOKEN", IdentityHeader: "Authorization", TTL: time.Minute}, invoke, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := a.Authorize(context.Background(), goodToken, arnGet)
+		if d.Outcome != Failed || d.Error == "" || strings.ContainsAny(d.Error, "\"\\") || strings.Contains(d.Error, "127.0.0.1") {
+			t.Errorf("%s: %+v, want Failed with a fixed message without quotes", name, d)
+		}
+	}
+}
+
+// Concurrent requests with one uncached token share one invocation, and
+// exactly one of them — the one that ran it — reports its latency, status
+// and request id.
+func TestSharedInvocationIsReportedByTheRequestThatRanIt(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	var calls atomic.Int64
+	invoke := func(context.Context, []byte) ([]byte, error) {
+		calls.Add(1)
+		entered <- struct{}{}
+		<-release
+		return []byte(allowStage(event{Type: "TOKEN", AuthorizationToken: goodToken})), nil
+	}
+	a, err := New(&apimodel.Authorizer{Name: "b", Type: "TOKEN", IdentityHeader: "Authorization", TTL: time.Minute}, invoke, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived := make(chan struct{}, 8)
+	a.beforeFlight = func() { arrived <- struct{}{} }
+	const n = 4
+	decisions := make(chan Decision, n)
+	go func() { decisions <- a.Authorize(context.Background(), goodToken, arnGet) }()
+	<-arrived
+	<-entered // the first request is inside the function
+	for range n - 1 {
+		go func() { decisions <- a.Authorize(context.Background(), goodToken, arnGet) }()
+	}
+	// The others reach the flight while the function still runs, and join
+	// it (a yield lets each get from the hook into singleflight's wait).
+	for range n - 1 {
+		<-arrived
+	}
+	for range 100 {
+		runtime.Gosched()
+	}
+	close(release)
+	invoked := 0
+	for range n {
+		d := <-decisions
+		if d.Outcome != Allowed {
+			t.Fatalf("%+v", d)
+		}
+		if d.Invoked {
+			invoked++
+			if d.IntegrationStatus != "200" || len(d.RequestID) != 36 {
+				t.Errorf("the invoking request: %+v", d)
+			}
+		} else if d.RequestID != "" || d.IntegrationStatus != "" || d.Latency != 0 {
+			t.Errorf("a request that shared the invocation reports it: %+v", d)
+		}
+	}
+	if invoked != 1 || calls.Load() != 1 {
+		t.Errorf("%d requests report an invocation, %d calls; want 1 and 1", invoked, calls.Load())
 	}
 }

@@ -22,6 +22,9 @@ type Template struct {
 type part struct {
 	literal string
 	id      int // variable id when literal is ""; -1 for a literal part
+	// inJSONString marks a variable inside a JSON string literal of a
+	// template EscapeInJSONStrings was called on.
+	inJSONString bool
 }
 
 // Resolver maps a $context variable name ("requestId", "error.message")
@@ -114,16 +117,75 @@ func identLen(s string) int {
 func isIdentStart(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || c >= '0' && c <= '9' || c == '_' || c == '-' }
 
+// EscapeInJSONStrings makes Render escape, as JSON string content, the
+// values of variables that sit between the quotes of a JSON string in the
+// template's literal text ("ua":"$context.identity.userAgent"), so that a
+// value holding a quote, a backslash or a control character cannot break a
+// JSON line. API Gateway itself substitutes values as they are. safe, when
+// not nil, names variables whose values never need escaping (ids, numbers),
+// which are then copied as they are.
+func (t *Template) EscapeInJSONStrings(safe func(id int) bool) {
+	inString, escaped := false, false
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.id >= 0 {
+			p.inJSONString = inString && (safe == nil || !safe(p.id))
+			continue
+		}
+		for j := 0; j < len(p.literal); j++ {
+			switch c := p.literal[j]; {
+			case escaped:
+				escaped = false
+			case c == '\\' && inString:
+				escaped = true
+			case c == '"':
+				inString = !inString
+			}
+		}
+	}
+}
+
 // Render appends the template to dst with each variable's value.
 func (t *Template) Render(dst []byte, value func(id int) string) []byte {
 	for _, p := range t.parts {
-		if p.id < 0 {
+		switch {
+		case p.id < 0:
 			dst = append(dst, p.literal...)
-		} else {
+		case p.inJSONString:
+			dst = appendJSONStringContent(dst, value(p.id))
+		default:
 			dst = append(dst, value(p.id)...)
 		}
 	}
 	return dst
+}
+
+// appendJSONStringContent appends s escaped as the inside of a JSON string
+// (RFC 8259 §7): quote, backslash and control characters.
+func appendJSONStringContent(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
 }
 
 // Literal reports whether the template has no variables, and its text.
