@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
 )
 
@@ -140,27 +140,27 @@ func NewClient(ctx context.Context, opts ClientOptions) (*Client, error) {
 		return nil, errors.New("keyctl: an environment name is required")
 	}
 	metrics := newMetrics()
-	var inner aws.HTTPClient = awsHTTPClient()
-	if opts.HTTPClient != nil {
-		inner = opts.HTTPClient
-	}
-	paced := &pacedClient{inner: inner, metrics: metrics}
+	pacer := &pacer{metrics: metrics}
 	if opts.Pace.TotalPerSecond > 0 {
 		// A burst of 1: the account's bucket (burst 40) is shared with
 		// everything else calling API Gateway in the account.
-		paced.total = rate.NewLimiter(rate.Limit(opts.Pace.TotalPerSecond), 1)
+		pacer.total = rate.NewLimiter(rate.Limit(opts.Pace.TotalPerSecond), 1)
 	}
 	if opts.Pace.CreateAPIKeyPerSecond > 0 {
-		paced.create = rate.NewLimiter(rate.Limit(opts.Pace.CreateAPIKeyPerSecond), 1)
+		pacer.create = rate.NewLimiter(rate.Limit(opts.Pace.CreateAPIKeyPerSecond), 1)
 	}
 	attempts := opts.MaxAttempts
 	if attempts == 0 {
 		attempts = 12
 	}
-	loadOpts := append([]func(*config.LoadOptions) error{
-		config.WithHTTPClient(paced),
+	loadOpts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer { return newRetryer(attempts, metrics) }),
-	}, opts.ConfigOptions...)
+		config.WithAPIOptions([]func(*middleware.Stack) error{pacer.add}),
+	}
+	if opts.HTTPClient != nil {
+		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
+	}
+	loadOpts = append(loadOpts, opts.ConfigOptions...)
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
@@ -171,35 +171,32 @@ func NewClient(ctx context.Context, opts ClientOptions) (*Client, error) {
 	return &Client{api: apigateway.NewFromConfig(cfg), env: opts.Env, region: cfg.Region, Metrics: metrics}, nil
 }
 
-func awsHTTPClient() aws.HTTPClient {
-	// The SDK's default client, with enough idle connections for the few
-	// concurrent calls keygate makes.
-	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}}
-}
-
-// pacedClient waits for the pace before every HTTP request (so retries are
-// paced too) and counts requests by operation.
-type pacedClient struct {
-	inner         aws.HTTPClient
+// pacer waits for the pace before every attempt (it runs after the
+// retry middleware, so retries are paced too) and counts attempts by
+// operation.
+type pacer struct {
 	total, create *rate.Limiter
 	metrics       *Metrics
 }
 
-func (p *pacedClient) Do(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
+func (p *pacer) add(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("keygatePace", p.handle), "Retry", middleware.After)
+}
+
+func (p *pacer) handle(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	op := awsmiddleware.GetOperationName(ctx)
 	if p.create != nil && (op == "CreateApiKey" || op == "DeleteApiKey") {
 		if err := p.create.Wait(ctx); err != nil {
-			return nil, err
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 		}
 	}
 	if p.total != nil {
 		if err := p.total.Wait(ctx); err != nil {
-			return nil, err
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 		}
 	}
 	p.metrics.call(op)
-	return p.inner.Do(req)
+	return next.HandleFinalize(ctx, in)
 }
 
 // newRetryer is the SDK's standard retryer, told what API Gateway means:

@@ -220,14 +220,14 @@ func (a *applier) planIDs(names []string) []string {
 // parallel runs fn for every change with Workers in flight, adds one to the
 // progress per change, and stops at the first error.
 func (a *applier) parallel(ctx context.Context, changes []keyplan.Change, fn func(context.Context, keyplan.Change) error) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(a.opts.Workers)
 	for _, ch := range changes {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			if err := fn(ctx, ch); err != nil {
+			if err := fn(gctx, ch); err != nil {
 				return err
 			}
 			a.opts.Progress.Add(1)
