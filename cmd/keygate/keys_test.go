@@ -51,7 +51,9 @@ func TestKeysCommandAgainstTheLocalControlPlane(t *testing.T) {
 	os.WriteFile(csvFile, []byte(csv), 0o600)
 	cdk := filepath.Join("..", "..", "cdk.json")
 
-	out, err := capture(t, func() error { return runKeys([]string{"sync", "-env", "dev", "-config", cdk, "-file", csvFile, "-dry-run"}) })
+	out, err := capture(t, func() error {
+		return runKeys([]string{"sync", "-env", "dev", "-config", cdk, "-file", csvFile, "-dry-run"})
+	})
 	if err != nil || !strings.Contains(out, "plan for keygate-dev: 2 create") || !strings.Contains(out, "dry run, nothing applied") || len(store.Keys()) != 0 {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
@@ -77,7 +79,9 @@ func TestKeysCommandAgainstTheLocalControlPlane(t *testing.T) {
 	if k, ok := store.KeyByValue(value); err != nil || !ok || k.Name != "acme" || strings.Count(out, "\n") != 1 {
 		t.Errorf("show -reveal printed %d lines, a value of the key: %v, %v", strings.Count(out, "\n"), ok, err)
 	}
-	out, err = capture(t, func() error { return runKeys([]string{"usage", "acme", "-env", "dev", "-config", cdk, "-from", "2026-11-01", "-to", "2026-11-03"}) })
+	out, err = capture(t, func() error {
+		return runKeys([]string{"usage", "acme", "-env", "dev", "-config", cdk, "-from", "2026-11-01", "-to", "2026-11-03"})
+	})
 	if err != nil || strings.Count(out, "acme") != 3 {
 		t.Errorf("usage: %v\n%s", err, out)
 	}

@@ -34,7 +34,7 @@ type env struct {
 	plans  map[string]string // cdk.json plan name → id
 }
 
-func newEnv(t *testing.T, limits controlplane.Limits, opts ...func(*controlplane.Options)) *env {
+func newEnv(t testing.TB, limits controlplane.Limits, opts ...func(*controlplane.Options)) *env {
 	t.Helper()
 	store := apistore.New()
 	e := &env{store: store, plans: map[string]string{}}
@@ -69,7 +69,7 @@ func newEnv(t *testing.T, limits controlplane.Limits, opts ...func(*controlplane
 	return e
 }
 
-func (e *env) client(t *testing.T, pace keyctl.Pace, attempts int) *keyctl.Client {
+func (e *env) client(t testing.TB, pace keyctl.Pace, attempts int) *keyctl.Client {
 	t.Helper()
 	c, err := keyctl.NewClient(context.Background(), keyctl.ClientOptions{Env: "dev", Pace: pace, MaxAttempts: attempts})
 	if err != nil {
