@@ -125,7 +125,7 @@ func runKeys(args []string) error {
 		fmt.Fprintf(os.Stderr, "%d keys\n", len(keys))
 		return nil
 	case "show":
-		family, _, err := client.Family(ctx, keyplanRoot(name))
+		family, _, err := client.Family(ctx, keyplan.RootName(name))
 		if err != nil {
 			return err
 		}
@@ -310,13 +310,6 @@ func usageWindow(from, to string, now time.Time) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, usageError{"-to is before -from"}
 	}
 	return start, end, nil
-}
-
-func keyplanRoot(name string) string {
-	if i := strings.LastIndex(name, keyplan.RotationSeparator); i > 0 {
-		return name[:i]
-	}
-	return name
 }
 
 func names(keys []keyctl.Key) []string {

@@ -132,7 +132,7 @@ func (c *Client) Rotate(ctx context.Context, name string) (Key, error) {
 // SetEnabled enables or disables the keygate-managed key with exactly this
 // name (a row's original key, or one rotation such as acme~r1).
 func (c *Client) SetEnabled(ctx context.Context, name string, enabled bool) (Key, error) {
-	family, _, err := c.Family(ctx, keyplanRoot(name))
+	family, _, err := c.Family(ctx, keyplan.RootName(name))
 	if err != nil {
 		return Key{}, err
 	}
@@ -230,18 +230,6 @@ func (c *Client) Usage(ctx context.Context, name string, from, to time.Time) ([]
 		out = append(out, ku)
 	}
 	return out, nil
-}
-
-// keyplanRoot is the row name a key name belongs to: "acme" for "acme~r2".
-func keyplanRoot(name string) string {
-	for i := len(name) - len(keyplan.RotationSeparator); i >= 0; i-- {
-		if name[i:i+len(keyplan.RotationSeparator)] == keyplan.RotationSeparator {
-			if _, err := strconv.Atoi(name[i+len(keyplan.RotationSeparator):]); err == nil {
-				return name[:i]
-			}
-		}
-	}
-	return name
 }
 
 func familyNames(family []Key) string {

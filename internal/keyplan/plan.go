@@ -38,6 +38,17 @@ func ManagedTags(env string) map[string]string {
 // RotatedName is the name of the n-th rotation of the key named name.
 func RotatedName(name string, n int) string { return name + RotationSeparator + strconv.Itoa(n) }
 
+// RootName is the row name a key name belongs to: "acme" for "acme~r2",
+// the name itself otherwise.
+func RootName(name string) string {
+	if i := strings.LastIndex(name, RotationSeparator); i > 0 {
+		if _, err := strconv.Atoi(name[i+len(RotationSeparator):]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
 // Actual is a key as API Gateway holds it.
 type Actual struct {
 	ID          string

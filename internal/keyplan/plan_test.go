@@ -158,3 +158,11 @@ func TestDecideRefusesNamesCloudFormationManages(t *testing.T) {
 		t.Errorf("a CloudFormation key with a generated-looking value was not refused: %v", err)
 	}
 }
+
+func TestRootName(t *testing.T) {
+	for in, want := range map[string]string{"acme": "acme", "acme~r2": "acme", "acme~r12": "acme", "a~rb": "a~rb", "~r1": "~r1", RotatedName("x~r1y", 3): "x~r1y"} {
+		if got := RootName(in); got != want {
+			t.Errorf("RootName(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
