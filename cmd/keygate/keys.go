@@ -31,7 +31,8 @@ func (u usageError) Error() string { return u.msg }
 
 const keysUsage = `usage: keygate keys <command> -env ENV [flags]
 
-  sync    -file keys.csv [-dry-run] [-prune] [-no-import]   make the environment's keys equal to the file
+  sync    -file keys.csv [-dry-run] [-prune [-allow-empty]] [-no-import]
+                                                             make the environment's keys equal to the file
   list    [-csv]                                             the environment's keys
   show    NAME [-reveal]                                     a key and its rotations (-reveal: the value, alone, on stdout)
   rotate  NAME                                               a new key NAME~rN in the same plan; the old one stays enabled
@@ -57,6 +58,7 @@ func runKeys(args []string) error {
 	file := fset.String("file", "", "keys CSV (sync)")
 	dryRun := fset.Bool("dry-run", false, "print the plan, change nothing (sync)")
 	prune := fset.Bool("prune", false, "delete keygate's keys that no row names (sync)")
+	allowEmpty := fset.Bool("allow-empty", false, "let -prune run with a file of no rows (deletes every key keygate manages) (sync)")
 	noImport := fset.Bool("no-import", false, "create keys one by one with CreateApiKey instead of ImportApiKeys (sync)")
 	asCSV := fset.Bool("csv", false, "print the list as a keys file (list)")
 	reveal := fset.Bool("reveal", false, "print the key's value, and nothing else, on stdout (show)")
@@ -106,7 +108,7 @@ func runKeys(args []string) error {
 	out := os.Stdout
 	switch cmd {
 	case "sync":
-		return runSync(ctx, client, cfg, *file, *dryRun, *prune, *noImport)
+		return runSync(ctx, client, cfg, *file, syncFlags{dryRun: *dryRun, prune: *prune, noImport: *noImport, allowEmpty: *allowEmpty})
 	case "list":
 		keys, err := client.List(ctx)
 		if err != nil {
@@ -197,7 +199,9 @@ func runKeys(args []string) error {
 	return nil
 }
 
-func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment, file string, dryRun, prune, noImport bool) error {
+type syncFlags struct{ dryRun, prune, noImport, allowEmpty bool }
+
+func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment, file string, flags syncFlags) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -218,10 +222,10 @@ func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment
 	}
 	terminal := term.IsTerminal(int(os.Stderr.Fd()))
 	res, err := client.Sync(ctx, keyctl.SyncOptions{
-		Desired: desired, ConfigKeys: configKeys, Prune: prune, DryRun: dryRun, NoImport: noImport,
+		Desired: desired, ConfigKeys: configKeys, Prune: flags.prune, DryRun: flags.dryRun, NoImport: flags.noImport, AllowEmpty: flags.allowEmpty,
 		Out: os.Stdout, Progress: keyctl.NewProgress(os.Stderr, terminal),
 	})
-	printSummary(os.Stdout, client.Metrics, res, dryRun)
+	printSummary(os.Stdout, client.Metrics, res, flags.dryRun)
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w; run the same sync again to finish (it resumes where this one stopped)", err)
 	}

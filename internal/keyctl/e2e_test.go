@@ -327,6 +327,9 @@ func TestMoveRotateDisablePrune(t *testing.T) {
 	}
 	e.store.SetServiceTags(cfn.ID, map[string]string{keyplan.TagCloudFormationStack: "keygate-dev-ApiKeys03ABCD-1Q2W3E"})
 	e.store.AttachKey(e.plans["standard"], cfn.ID)
+	if _, err := c.Sync(ctx, keyctl.SyncOptions{Prune: true}); err == nil || !strings.Contains(err.Error(), "-allow-empty") {
+		t.Fatalf("an empty file with -prune: %v", err)
+	}
 	short := desired[:10]
 	res, err = c.Sync(ctx, keyctl.SyncOptions{Desired: short})
 	if err != nil || len(res.Plan.Changes) != 0 || len(res.Plan.Kept) != 10 {

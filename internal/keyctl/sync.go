@@ -27,6 +27,8 @@ type SyncOptions struct {
 	ConfigKeys []string // key names cdk.json gives the environment
 	Prune      bool
 	DryRun     bool
+	// AllowEmpty lets -prune run with a file of no rows.
+	AllowEmpty bool
 	// NoImport creates every key with CreateApiKey (5 per second) instead of
 	// ImportApiKeys.
 	NoImport bool
@@ -65,6 +67,11 @@ func (c *Client) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error)
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
+	}
+	if opts.Prune && len(opts.Desired) == 0 && !opts.AllowEmpty {
+		// An empty file with -prune is far more often a mistake (a failed
+		// export) than the wish to delete every customer's key.
+		return SyncResult{}, errors.New("the keys file has no rows: with -prune that would delete every key keygate keys manages in the environment; add -allow-empty if that is what you want")
 	}
 	inv, err := c.Inventory(ctx)
 	if err != nil {

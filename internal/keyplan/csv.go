@@ -25,11 +25,12 @@ type Desired struct {
 	Line        int
 }
 
-// Limits of the fields, from API Gateway's ApiKey: a name of at most 1,024
-// characters (api-key-file-format); a description of at most 125 KB is
-// documented nowhere, so keygate keeps descriptions to one line of 1,024.
+// Limits of the fields. API Gateway takes names of up to 1,024 characters
+// (api-key-file-format); keygate keeps 24 of them for a rotation's suffix
+// ("~r12"). It documents no limit for descriptions; keygate keeps them to
+// one line of 1,024.
 const (
-	MaxNameLength        = 1024
+	MaxNameLength        = 1000
 	MaxDescriptionLength = 1024
 )
 
