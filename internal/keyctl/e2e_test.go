@@ -190,6 +190,16 @@ func TestSyncThousandsThenNoWritesThenUsedOnTheDataPlane(t *testing.T) {
 		e.onDataPlane(t, value, desired[i].Plan, desired[i].Enabled)
 	}
 
+	// Every key resolves on the data plane to its row's plan and state.
+	byName := map[string]keyplan.Desired{}
+	for _, d := range desired {
+		byName[d.Name] = d
+	}
+	for _, k := range e.store.Keys() {
+		d := byName[k.Name]
+		e.onDataPlane(t, k.Value, d.Plan, d.Enabled)
+	}
+
 	// Second run: zero writes.
 	c2 := e.client(t, fast, 0)
 	out.Reset()

@@ -251,6 +251,17 @@ func Decide(in Input) (Plan, error) {
 			return cmp.Or(cmp.Compare(a.Rotation(), b.Rotation()), a.CreatedDate.Compare(b.CreatedDate), cmp.Compare(a.ID, b.ID))
 		})
 		before := len(plan.Changes)
+		// Two originals of one row: two syncs ran at once and both created
+		// it. The oldest stays; -prune deletes the others.
+		for len(members) > 1 && members[1].Rotation() == 0 {
+			extra := members[1]
+			members = slices.Delete(members, 1, 2)
+			if in.Prune {
+				plan.Changes = append(plan.Changes, Change{Kind: Delete, Name: extra.Name, KeyID: extra.ID})
+			} else {
+				plan.Notes = append(plan.Notes, fmt.Sprintf("key %s duplicates %s (%s), probably from two syncs at once: -prune deletes it", extra.ID, members[0].Name, members[0].ID))
+			}
+		}
 		newest := len(members) - 1
 		for i, m := range members {
 			switch {

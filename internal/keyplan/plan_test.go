@@ -73,6 +73,10 @@ func TestDecide(t *testing.T) {
 			Input{Desired: []Desired{row("a", "standard", true)},
 				Actual: []Actual{{ID: "9", Name: "a", Enabled: true, Plans: []string{"standard"}, GeneratedValue: true}}},
 			[]string{"adopt a"}, 0, 0},
+		{"a duplicate from two syncs at once is noted, and deleted with prune",
+			Input{Prune: true, Desired: []Desired{row("a", "standard", true)},
+				Actual: []Actual{func() Actual { d := managed("2", "a", "standard", true); d.CreatedDate = time.Unix(5, 0); return d }(), managed("1", "a", "standard", true)}},
+			[]string{"delete a"}, 0, 0},
 		{"a same-named stray key in no plan is left alone and ours is created",
 			Input{Desired: []Desired{row("a", "standard", true)}, Actual: []Actual{{ID: "9", Name: "a", Enabled: true}}},
 			[]string{"create a"}, 0, 0},
@@ -163,6 +167,28 @@ func TestRootName(t *testing.T) {
 	for in, want := range map[string]string{"acme": "acme", "acme~r2": "acme", "acme~r12": "acme", "a~rb": "a~rb", "~r1": "~r1", RotatedName("x~r1y", 3): "x~r1y"} {
 		if got := RootName(in); got != want {
 			t.Errorf("RootName(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestDecideKeepsTheOldestOfDuplicates(t *testing.T) {
+	newer := managed("new", "a", "standard", true)
+	newer.CreatedDate = time.Unix(9, 0)
+	older := managed("old", "a", "internal", true)
+	for _, prune := range []bool{false, true} {
+		p, err := Decide(Input{Env: "dev", Prune: prune, Desired: []Desired{row("a", "standard", true)}, Actual: []Actual{newer, older}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The oldest is the row's key: it moves to the row's plan.
+		want := []Change{{Kind: Move, Name: "a", KeyID: "old", Plan: "standard", FromPlans: []string{"internal"}}}
+		if prune {
+			want = append([]Change{{Kind: Delete, Name: "a", KeyID: "new"}}, want...)
+		} else if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "key new duplicates a (old)") {
+			t.Errorf("notes = %q", p.Notes)
+		}
+		if !reflect.DeepEqual(p.Changes, want) {
+			t.Errorf("prune %v: changes = %+v", prune, p.Changes)
 		}
 	}
 }
