@@ -24,6 +24,28 @@ import (
 	"github.com/keygate/keygate/internal/keyplan"
 )
 
+func init() {
+	commands = append(commands, command{"keys", "create, attach, rotate, disable and report API keys in bulk (keygate keys -h)", runKeysCommand})
+}
+
+// runKeysCommand is the subcommand's entry: exit status 0, 1 on failure,
+// 2 on a mistake on the command line.
+func runKeysCommand(args []string, stdout, stderr io.Writer) int {
+	err := runKeys(args, stdout, stderr)
+	if err == nil {
+		return 0
+	}
+	var usage usageError
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	fmt.Fprintln(stderr, "keygate keys:", err)
+	if errors.As(err, &usage) {
+		return 2
+	}
+	return 1
+}
+
 // usageError is a mistake on the command line (exit status 2).
 type usageError struct{ msg string }
 
@@ -45,14 +67,15 @@ AWS credentials, region and endpoint come from the standard chain (AWS_PROFILE, 
 AWS_ENDPOINT_URL_API_GATEWAY for a local control plane, …).`
 
 // runKeys is `keygate keys …`.
-func runKeys(args []string) error {
+func runKeys(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
-		fmt.Fprintln(os.Stderr, keysUsage)
+		fmt.Fprintln(stderr, keysUsage)
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
 	fset := flag.NewFlagSet("keygate keys "+cmd, flag.ContinueOnError)
-	fset.Usage = func() { fmt.Fprintln(os.Stderr, keysUsage) }
+	fset.SetOutput(stderr)
+	fset.Usage = func() { fmt.Fprintln(stderr, keysUsage) }
 	env := fset.String("env", "", "environment (dev, staging, prod, …)")
 	configPath := fset.String("config", "cdk.json", "cdk.json with keygate's configuration")
 	file := fset.String("file", "", "keys CSV (sync)")
@@ -105,10 +128,10 @@ func runKeys(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := os.Stdout
+	out := stdout
 	switch cmd {
 	case "sync":
-		return runSync(ctx, client, cfg, *file, syncFlags{dryRun: *dryRun, prune: *prune, noImport: *noImport, allowEmpty: *allowEmpty})
+		return runSync(ctx, client, cfg, *file, stdout, stderr, syncFlags{dryRun: *dryRun, prune: *prune, noImport: *noImport, allowEmpty: *allowEmpty})
 	case "list":
 		keys, err := client.List(ctx)
 		if err != nil {
@@ -124,7 +147,7 @@ func runKeys(args []string) error {
 			return keyplan.FormatCSV(out, rows)
 		}
 		printKeys(out, keys)
-		fmt.Fprintf(os.Stderr, "%d keys\n", len(keys))
+		fmt.Fprintf(stderr, "%d keys\n", len(keys))
 		return nil
 	case "show":
 		family, _, err := client.Family(ctx, keyplan.RootName(name))
@@ -140,8 +163,8 @@ func runKeys(args []string) error {
 					}
 					// The value alone, so that it goes straight into a pipe
 					// (a secrets manager) and into nothing else.
-					if term.IsTerminal(int(os.Stdout.Fd())) {
-						fmt.Fprintln(os.Stderr, "keygate: printing a key value to a terminal; pipe it to where it belongs instead, e.g. | aws secretsmanager put-secret-value --secret-id … --secret-string file:///dev/stdin")
+					if isTerminal(stdout) {
+						fmt.Fprintln(stderr, "keygate: printing a key value to a terminal; pipe it to where it belongs instead, e.g. | aws secretsmanager put-secret-value --secret-id … --secret-string file:///dev/stdin")
 					}
 					fmt.Fprintln(out, value)
 					return nil
@@ -201,7 +224,7 @@ func runKeys(args []string) error {
 
 type syncFlags struct{ dryRun, prune, noImport, allowEmpty bool }
 
-func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment, file string, flags syncFlags) error {
+func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment, file string, stdout, stderr io.Writer, flags syncFlags) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -220,12 +243,12 @@ func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	terminal := term.IsTerminal(int(os.Stderr.Fd()))
+	terminal := isTerminal(stderr)
 	res, err := client.Sync(ctx, keyctl.SyncOptions{
 		Desired: desired, ConfigKeys: configKeys, Prune: flags.prune, DryRun: flags.dryRun, NoImport: flags.noImport, AllowEmpty: flags.allowEmpty,
-		Out: os.Stdout, Progress: keyctl.NewProgress(os.Stderr, terminal),
+		Out: stdout, Progress: keyctl.NewProgress(stderr, terminal),
 	})
-	printSummary(os.Stdout, client.Metrics, res, flags.dryRun)
+	printSummary(stdout, client.Metrics, res, flags.dryRun)
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w; run the same sync again to finish (it resumes where this one stopped)", err)
 	}
@@ -322,6 +345,12 @@ func names(keys []keyctl.Key) []string {
 		out = append(out, k.Name)
 	}
 	return out
+}
+
+// isTerminal reports whether w is a terminal (a progress bar, not lines).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func orNone(s string) string {

@@ -1,33 +1,52 @@
-// Command keygate holds keygate's tools as subcommands. This minimal main
-// carries `keys`; the local gateway's branch brings the full table (guard,
-// local), where keys joins it.
+// Command keygate is keygate's tool box, one subcommand per job:
+//
+//	keygate local [-env dev] [-addr 127.0.0.1:8787] [-keys FILE] [-assembly cdk.out]
+//
+// Run `keygate help` for the list.
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 )
 
-func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: keygate keys <sync|list|show|rotate|disable|enable|move|usage> [flags]")
-		os.Exit(2)
-	}
-	var err error
-	switch os.Args[1] {
-	case "keys":
-		err = runKeys(os.Args[2:])
-	default:
-		err = usageError{fmt.Sprintf("unknown command %q; use keys", os.Args[1])}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "keygate:", err)
-		var usage usageError
-		if errors.As(err, &usage) || errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+// command is one subcommand: run gets the arguments after its name and
+// returns the exit status.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands is the subcommand table.
+var commands = []command{
+	{"local", "serve an environment's synthesized API on this machine with API Gateway's semantics", runLocal},
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
 		}
-		os.Exit(1)
+		return 0
 	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "keygate: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: keygate <command> [flags]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun keygate <command> -h for a command's flags.")
 }

@@ -113,7 +113,14 @@ func startInstance(opts Options, output io.Writer) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(opts.Emulator, "--runtime-interface-emulator-address", address, opts.Bootstrap)
+	// The Runtime API the function polls defaults to 127.0.0.1:9001 in every
+	// emulator: a port of its own lets several run side by side (and beside
+	// other emulators on the machine).
+	runtimeAPI, err := freeLoopbackAddress()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(opts.Emulator, "--runtime-interface-emulator-address", address, "--runtime-api-address", runtimeAPI, opts.Bootstrap)
 	cmd.Env = append(cmd.Environ(), opts.Env...)
 	cmd.Stdout, cmd.Stderr = output, output
 	// On SIGTERM the emulator stops the function (in a process group of its

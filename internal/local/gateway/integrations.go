@@ -1,0 +1,369 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/internal/apimodel"
+	"github.com/keygate/keygate/internal/local/router"
+)
+
+// integration answers a request that passed the gateway's checks.
+type integration interface {
+	serve(g *Gateway, w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match)
+}
+
+func (g *Gateway) prepareIntegration(m *apimodel.Method, lambdaURLs map[string]string, transport http.RoundTripper) (integration, error) {
+	in := m.Integration
+	switch in.Type {
+	case "MOCK":
+		return prepareMock(in)
+	case "HTTP", "HTTP_PROXY":
+		return prepareHTTP(in, in.URI, in.Type == "HTTP_PROXY", transport)
+	case "AWS_PROXY":
+		target := lambdaURLs[m.HTTPMethod+" "+m.Resource.Path]
+		if target == "" {
+			target = lambdaURLs[m.Resource.Path]
+		}
+		if target == "" {
+			return &remoteLambda{functionARN: in.FunctionARN, method: m.HTTPMethod, path: m.Resource.Path}, nil
+		}
+		// Forwarded as an HTTP proxy: the URL gets the request's path
+		// below the resource's parameters substituted like any proxy.
+		forward := apimodel.Integration{Type: "HTTP_PROXY", Timeout: in.Timeout, RequestParameters: map[string]string{}}
+		for p := range m.RequestParameters {
+			if name, ok := strings.CutPrefix(p, "method.request.path."); ok {
+				forward.RequestParameters["integration.request.path."+name] = p
+			}
+		}
+		return prepareHTTP(forward, target, true, transport)
+	}
+	return nil, fmt.Errorf("integration type %s is not emulated (MOCK, HTTP, HTTP_PROXY and AWS_PROXY are)", in.Type)
+}
+
+// ---- MOCK
+
+type mockIntegration struct {
+	status      string // from the request template's statusCode
+	templates   []string
+	passthrough string
+	responses   []*mockResponse
+}
+
+type mockResponse struct {
+	status      int
+	pattern     *regexp.Regexp // nil: the default response
+	headers     []headerValue
+	contentType string
+	body        string
+	// corsOrigins are the further allowed origins of CDK's CORS preflight
+	// template with several origins; corsMatches says whether they are
+	// regular expressions ($origin.matches) or strings ($origin == …).
+	corsOrigins []string
+	corsMatches bool
+}
+
+// The request template keygate's mocks use, {"statusCode": 200}, and the one
+// CDK's CORS preflight uses, { statusCode: 200 }.
+var mockRequestTemplate = regexp.MustCompile(`^\s*\{\s*"?statusCode"?\s*:\s*(\d{3})\s*\}\s*$`)
+
+func prepareMock(in apimodel.Integration) (integration, error) {
+	m := &mockIntegration{passthrough: in.PassthroughBehavior, status: "200"}
+	if m.passthrough == "" {
+		m.passthrough = "WHEN_NO_MATCH"
+	}
+	for _, ct := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
+		match := mockRequestTemplate.FindStringSubmatch(in.RequestTemplates[ct])
+		if match == nil {
+			return nil, fmt.Errorf("MOCK request template for %s is %q; only {\"statusCode\": <code>} is emulated", ct, in.RequestTemplates[ct])
+		}
+		m.templates = append(m.templates, ct)
+		m.status = match[1]
+	}
+	for _, ir := range in.Responses {
+		r, err := prepareMockResponse(ir)
+		if err != nil {
+			return nil, err
+		}
+		m.responses = append(m.responses, r)
+	}
+	return m, nil
+}
+
+func prepareMockResponse(ir apimodel.IntegrationResponse) (*mockResponse, error) {
+	status, err := strconv.Atoi(ir.StatusCode)
+	if err != nil {
+		return nil, fmt.Errorf("integration response StatusCode %q is not a number", ir.StatusCode)
+	}
+	r := &mockResponse{status: status}
+	if ir.SelectionPattern != "" {
+		// Java regex, matched against the whole status code.
+		re, err := regexp.Compile(`^(?:` + ir.SelectionPattern + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("SelectionPattern %q cannot be compiled locally: %v", ir.SelectionPattern, err)
+		}
+		r.pattern = re
+	}
+	for _, key := range slices.Sorted(maps.Keys(ir.ResponseParameters)) {
+		name, ok := strings.CutPrefix(key, "method.response.header.")
+		if !ok {
+			return nil, fmt.Errorf("integration response parameter %s is not a method response header", key)
+		}
+		h, err := compileHeader(name, ir.ResponseParameters[key])
+		if err != nil {
+			return nil, err
+		}
+		r.headers = append(r.headers, h)
+	}
+	r.contentType = "application/json"
+	if len(ir.ResponseTemplates) > 0 {
+		r.contentType = pickContentType(ir.ResponseTemplates)
+		body := ir.ResponseTemplates[r.contentType]
+		if origins, matches, ok := parseCORSTemplate(body); ok {
+			r.corsOrigins, r.corsMatches = origins, matches
+		} else if strings.ContainsAny(body, "$#") {
+			return nil, fmt.Errorf("MOCK response template %q uses Velocity ($ or #), which is not emulated; only literal bodies and CDK's CORS origin template are", body)
+		} else {
+			r.body = body
+		}
+	}
+	return r, nil
+}
+
+// parseCORSTemplate recognizes the response template CDK writes for a CORS
+// preflight with several allowed origins: the first origin is the literal
+// Access-Control-Allow-Origin, the others replace it when the request's
+// Origin header equals (or, in older CDK versions, matches) one of them.
+func parseCORSTemplate(src string) (origins []string, matches, ok bool) {
+	normalized := strings.Join(strings.Fields(src), " ")
+	m := corsTemplate.FindStringSubmatch(normalized)
+	if m == nil {
+		return nil, false, false
+	}
+	for _, cond := range strings.Split(m[1], " || ") {
+		if c := corsEquals.FindStringSubmatch(cond); c != nil {
+			origins = append(origins, c[1])
+		} else if c := corsMatchesRe.FindStringSubmatch(cond); c != nil {
+			origins, matches = append(origins, c[1]), true
+		} else {
+			return nil, false, false
+		}
+	}
+	return origins, matches, true
+}
+
+var (
+	corsTemplate  = regexp.MustCompile(`^#set\(\$origin = \$input\.params\(\)\.header\.get\("Origin"\)\) #if\(\$origin == ""\) #set\(\$origin = \$input\.params\(\)\.header\.get\("origin"\)\) #end #if\((.+)\) #set\(\$context\.responseOverride\.header\.Access-Control-Allow-Origin = \$origin\) #end$`)
+	corsEquals    = regexp.MustCompile(`^\$origin == "([^"]*)"$`)
+	corsMatchesRe = regexp.MustCompile(`^\$origin\.matches\("([^"]*)"\)$`)
+)
+
+func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match) {
+	status := m.status
+	if len(m.templates) > 0 {
+		// No Content-Type is taken as application/json; a type without a
+		// template is refused unless passthrough allows it.
+		ct := "application/json"
+		if v := req.Header.Get("Content-Type"); v != "" {
+			if mt, _, err := mime.ParseMediaType(v); err == nil {
+				ct = mt
+			} else {
+				ct = v
+			}
+		}
+		if !slices.Contains(m.templates, ct) && m.passthrough != "WHEN_NO_MATCH" {
+			g.fail(w, req, rc, match, UnsupportedMediaType, ptr("Unsupported Media Type"))
+			return
+		}
+	}
+	var selected *mockResponse
+	for _, r := range m.responses {
+		if r.pattern != nil && r.pattern.MatchString(status) {
+			selected = r
+			break
+		}
+	}
+	if selected == nil {
+		for _, r := range m.responses {
+			if r.pattern == nil {
+				selected = r
+				break
+			}
+		}
+	}
+	if selected == nil {
+		g.fail(w, req, rc, match, APIConfigurationError, ptr("Internal server error"))
+		return
+	}
+	rc.integrationStatus = status
+	h := w.Header()
+	params := func(name string) string { v, _ := match.Param(name); return v }
+	for _, hv := range selected.headers {
+		if v := hv.resolve(req, params); v != "" {
+			h.Set(hv.name, v)
+		}
+	}
+	if len(selected.corsOrigins) > 0 {
+		origin := req.Header.Get("Origin")
+		for _, o := range selected.corsOrigins {
+			if origin == o || selected.corsMatches && fullMatch(o, origin) {
+				h.Set("Access-Control-Allow-Origin", origin)
+				break
+			}
+		}
+	}
+	h.Set("Content-Type", selected.contentType)
+	g.write(w, rc, selected.status, []byte(selected.body))
+}
+
+func fullMatch(pattern, s string) bool {
+	re, err := regexp.Compile(`^(?:` + pattern + `)$`)
+	return err == nil && re.MatchString(s)
+}
+
+// ---- HTTP and HTTP_PROXY
+
+type httpIntegration struct {
+	uri     string
+	proxy   bool
+	method  string
+	params  map[string]string // integration placeholder → method path parameter
+	timeout time.Duration
+	client  *http.Client
+}
+
+func prepareHTTP(in apimodel.Integration, uri string, proxy bool, transport http.RoundTripper) (integration, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("integration URI %q is not an absolute http(s) URL", uri)
+	}
+	if !proxy && (len(in.RequestTemplates) > 0 || slices.ContainsFunc(in.Responses, func(r apimodel.IntegrationResponse) bool { return len(r.ResponseTemplates) > 0 })) {
+		return nil, errors.New("HTTP (non-proxy) integrations with mapping templates are not emulated")
+	}
+	h := &httpIntegration{uri: uri, proxy: proxy, method: in.HTTPMethod, params: map[string]string{}, timeout: in.Timeout}
+	for k, v := range in.RequestParameters {
+		name, ok := strings.CutPrefix(k, "integration.request.path.")
+		from, fromOK := strings.CutPrefix(v, "method.request.path.")
+		if !ok || !fromOK {
+			return nil, fmt.Errorf("integration request parameter %s = %s is not emulated (only integration.request.path.* from method.request.path.*)", k, v)
+		}
+		h.params[name] = from
+	}
+	if h.timeout <= 0 {
+		// API Gateway's default integration timeout.
+		h.timeout = 29 * time.Second
+	}
+	h.client = &http.Client{Transport: transport, Timeout: h.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return h, nil
+}
+
+// hopByHop are the headers a proxy does not forward (RFC 9110 §7.6.1).
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (h *httpIntegration) target(req *http.Request, match *router.Match) string {
+	target := h.uri
+	for placeholder, from := range h.params {
+		value, _ := match.Param(from)
+		target = strings.ReplaceAll(target, "{"+placeholder+"}", escapePathKeepSlashes(value))
+	}
+	if req.URL.RawQuery != "" {
+		sep := "?"
+		if strings.Contains(target, "?") {
+			sep = "&"
+		}
+		target += sep + req.URL.RawQuery
+	}
+	return target
+}
+
+func escapePathKeepSlashes(s string) string {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match) {
+	method := h.method
+	if method == "" || method == "ANY" || h.proxy {
+		method = req.Method
+	}
+	out, err := http.NewRequestWithContext(req.Context(), method, h.target(req, match), req.Body)
+	if err != nil {
+		g.fail(w, req, rc, match, APIConfigurationError, ptr("Internal server error"))
+		return
+	}
+	out.ContentLength = req.ContentLength
+	if h.proxy {
+		out.Header = req.Header.Clone()
+		for _, name := range hopByHop {
+			out.Header.Del(name)
+		}
+		out.Header.Del("Host")
+	}
+	if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
+		out.Header.Set("X-Forwarded-For", xff+", "+rc.sourceIP)
+	} else {
+		out.Header.Set("X-Forwarded-For", rc.sourceIP)
+	}
+	start := time.Now()
+	resp, err := h.client.Do(out)
+	if err != nil {
+		rc.integrationLatency = time.Since(start)
+		rc.integrationStatus = "-"
+		var timeout interface{ Timeout() bool }
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
+			g.fail(w, req, rc, match, IntegrationTimeout, ptr("Endpoint request timed out"))
+			return
+		}
+		g.fail(w, req, rc, match, IntegrationFailure, ptr("Internal server error"))
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	rc.integrationLatency = time.Since(start)
+	rc.integrationStatus = strconv.Itoa(resp.StatusCode)
+	if err != nil {
+		g.fail(w, req, rc, match, IntegrationFailure, ptr("Internal server error"))
+		return
+	}
+	header := w.Header()
+	status := resp.StatusCode
+	if h.proxy {
+		for k, v := range resp.Header {
+			header[k] = v
+		}
+		for _, name := range hopByHop {
+			header.Del(name)
+		}
+		header.Del("Content-Length")
+	} else if ct := resp.Header.Get("Content-Type"); ct != "" {
+		header.Set("Content-Type", ct)
+	}
+	g.write(w, rc, status, body)
+}
+
+// ---- AWS_PROXY (Lambda)
+
+type remoteLambda struct{ functionARN, method, path string }
+
+func (l *remoteLambda) serve(g *Gateway, w http.ResponseWriter, req *http.Request, rc *requestContext, match *router.Match) {
+	rc.integrationStatus = "-"
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-amzn-ErrorType", "InternalServerErrorException")
+	msg := fmt.Sprintf("keygate local: %s %s is a Lambda proxy integration of %s, which runs in AWS, not here; forward it to a local server with -lambda '%s %s=http://127.0.0.1:<port>'",
+		l.method, l.path, l.functionARN, l.method, l.path)
+	g.write(w, rc, http.StatusBadGateway, []byte(`{"message":`+strconv.Quote(msg)+`}`))
+}
