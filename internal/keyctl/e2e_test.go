@@ -190,7 +190,10 @@ func TestSyncThousandsThenNoWritesThenUsedOnTheDataPlane(t *testing.T) {
 		e.onDataPlane(t, value, desired[i].Plan, desired[i].Enabled)
 	}
 
-	// Every key resolves on the data plane to its row's plan and state.
+	// Every key answers requests on the local gateway at once: 200 with
+	// Bearer <value> through the authorizer and the usage plan, 403 for the
+	// disabled one; and resolves to its row's plan.
+	url := e.localGateway(t)
 	byName := map[string]keyplan.Desired{}
 	for _, d := range desired {
 		byName[d.Name] = d
@@ -198,6 +201,16 @@ func TestSyncThousandsThenNoWritesThenUsedOnTheDataPlane(t *testing.T) {
 	for _, k := range e.store.Keys() {
 		d := byName[k.Name]
 		e.onDataPlane(t, k.Value, d.Plan, d.Enabled)
+		want := 200
+		if !d.Enabled {
+			want = 403
+		}
+		if got := get(t, url, k.Value); got != want {
+			t.Fatalf("GET /health with key %s: %d; want %d", k.Name, got, want)
+		}
+	}
+	if got := get(t, url, keyctl.GenerateValue()); got != 403 {
+		t.Errorf("an unknown key: %d; want 403", got)
 	}
 
 	// Second run: zero writes.
@@ -314,12 +327,23 @@ func TestMoveRotateDisablePrune(t *testing.T) {
 	e.onDataPlane(t, newValue, "internal", true)
 	e.onDataPlane(t, oldValue, "internal", true)
 
+	url := e.localGateway(t)
+	if get(t, url, oldValue) != 200 || get(t, url, newValue) != 200 {
+		t.Fatal("after rotate, both keys should answer 200")
+	}
+
 	// disable the old key: the new one keeps working.
 	if _, err := c.SetEnabled(ctx, name, false); err != nil {
 		t.Fatal(err)
 	}
 	e.onDataPlane(t, oldValue, "internal", false)
 	e.onDataPlane(t, newValue, "internal", true)
+	if got := get(t, url, oldValue); got != 403 {
+		t.Errorf("the disabled key: %d; want 403", got)
+	}
+	if got := get(t, url, newValue); got != 200 {
+		t.Errorf("the rotated key: %d; want 200", got)
+	}
 
 	// The CSV now says internal; a sync keeps the rotation and the retired
 	// key as they are.
