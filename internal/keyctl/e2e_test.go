@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -529,5 +531,42 @@ func TestKeyLimitIsLimitExceededAndNotRetried(t *testing.T) {
 	}
 	if keyctl.Retryable(err) || c.Metrics.TotalRetries() != 0 {
 		t.Errorf("the key quota was retried: %v", c.Metrics.Retries())
+	}
+}
+
+// TestLostResponsesMakeNoDuplicates: the control plane does the first
+// CreateApiKey or ImportApiKeys call of each kind and the response is lost
+// (a 502 reaches the client, which retries). Keys carry values keygate
+// generated, so the retry finds or overwrites the first attempt's key
+// instead of making a second one.
+func TestLostResponsesMakeNoDuplicates(t *testing.T) {
+	for _, noImport := range []bool{true, false} {
+		t.Run(fmt.Sprintf("no-import=%v", noImport), func(t *testing.T) {
+			e := newEnv(t, noLimits)
+			var lost atomic.Int32
+			flaky := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == "POST" && r.URL.Path == "/apikeys" && lost.Add(1) <= 1 {
+					e.server.ServeHTTP(httptest.NewRecorder(), r) // done, answer lost
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+				e.server.ServeHTTP(w, r)
+			})
+			srv := httptest.NewServer(flaky)
+			defer srv.Close()
+			t.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
+			c := e.client(t, fast, 0)
+			desired := rows(12, alternate)
+			if _, err := c.Sync(context.Background(), keyctl.SyncOptions{Desired: desired, NoImport: noImport, ImportBatch: 5, Workers: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if lost.Load() < 1 || c.Metrics.TotalRetries() < 1 {
+				t.Fatalf("lost %d responses, %d retries: the test lost nothing", lost.Load(), c.Metrics.TotalRetries())
+			}
+			e.assertInSync(t, desired)
+			if got := len(e.store.Keys()); got != len(desired) {
+				t.Errorf("%d keys; want %d", got, len(desired))
+			}
+		})
 	}
 }

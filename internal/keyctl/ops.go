@@ -114,19 +114,15 @@ func (c *Client) Rotate(ctx context.Context, name string) (Key, error) {
 	tags := keyplan.ManagedTags(c.env)
 	tags[keyplan.TagRotationOf], tags[keyplan.TagRotation] = name, strconv.Itoa(n)
 	rotated := keyplan.RotatedName(name, n)
-	out, err := c.api.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{
-		Name: aws.String(rotated), Enabled: true, Tags: tags,
-		Description: aws.String(fmt.Sprintf("rotation %d of %s", n, name)),
-	})
+	id, err := c.createKey(ctx, rotated, fmt.Sprintf("rotation %d of %s", n, name), true, tags)
 	if err != nil {
-		return Key{}, fmt.Errorf("creating %s: %w", rotated, err)
+		return Key{}, err
 	}
-	id := aws.ToString(out.Id)
 	// A failure here leaves a tagged key in no plan: the next sync attaches it.
 	if err := c.attach(ctx, inv.PlanIDs[plan], id); err != nil {
 		return Key{}, fmt.Errorf("attaching %s (%s) to plan %s (sync attaches it): %w", rotated, id, plan, err)
 	}
-	return Key{Actual: keyplan.Actual{ID: id, Name: rotated, Enabled: true, Tags: tags, Plans: []string{plan}, CreatedDate: aws.ToTime(out.CreatedDate)}, Source: "keygate"}, nil
+	return Key{Actual: keyplan.Actual{ID: id, Name: rotated, Enabled: true, Tags: tags, Plans: []string{plan}, CreatedDate: time.Now()}, Source: "keygate"}, nil
 }
 
 // SetEnabled enables or disables the keygate-managed key with exactly this

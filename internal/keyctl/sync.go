@@ -288,18 +288,55 @@ func (a *applier) create(ctx context.Context, creates []keyplan.Change) error {
 		}
 	}
 	return a.parallel(ctx, viaCreate, func(ctx context.Context, ch keyplan.Change) error {
-		out, err := a.c.api.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{
-			Name: aws.String(ch.Name), Description: aws.String(ch.Description), Enabled: ch.Enabled,
-			Tags: keyplan.ManagedTags(a.c.env),
-		})
+		id, err := a.c.createKey(ctx, ch.Name, ch.Description, ch.Enabled, keyplan.ManagedTags(a.c.env))
 		if err != nil {
-			return fmt.Errorf("creating key %s: %w", ch.Name, err)
+			return err
 		}
-		if err := a.c.attach(ctx, a.inv.PlanIDs[ch.Plan], aws.ToString(out.Id)); err != nil {
-			return fmt.Errorf("attaching new key %s (%s) to plan %s: %w", ch.Name, aws.ToString(out.Id), ch.Plan, err)
+		if err := a.c.attach(ctx, a.inv.PlanIDs[ch.Plan], id); err != nil {
+			return fmt.Errorf("attaching new key %s (%s) to plan %s: %w", ch.Name, id, ch.Plan, err)
 		}
 		return nil
 	})
+}
+
+// createKey creates a key with a generated value and returns its id. The
+// value is ours, not API Gateway's, so that a retried CreateApiKey whose
+// first attempt succeeded unseen (a lost response) cannot make a second
+// key: API Gateway refuses the same value twice ("Two API keys are
+// identical if they have the same key value", api-key-file-format), and
+// the key the first attempt made is found by its value.
+func (c *Client) createKey(ctx context.Context, name, description string, enabled bool, tags map[string]string) (string, error) {
+	value := GenerateValue()
+	out, err := c.api.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{
+		Name: aws.String(name), Description: aws.String(description), Enabled: enabled, Tags: tags, Value: aws.String(value),
+	})
+	if err == nil {
+		return aws.ToString(out.Id), nil
+	}
+	var conflict *types.ConflictException
+	if errors.As(err, &conflict) {
+		if id, found := c.keyWithValue(ctx, name, value); found {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("creating key %s: %w", name, err)
+}
+
+// keyWithValue finds the key named name whose value is value.
+func (c *Client) keyWithValue(ctx context.Context, name, value string) (string, bool) {
+	pages := apigateway.NewGetApiKeysPaginator(c.api, &apigateway.GetApiKeysInput{NameQuery: aws.String(name), IncludeValues: aws.Bool(true), Limit: aws.Int32(pageLimit)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", false
+		}
+		for _, k := range page.Items {
+			if aws.ToString(k.Value) == value {
+				return aws.ToString(k.Id), true
+			}
+		}
+	}
+	return "", false
 }
 
 // importable reports whether a row can go through ImportApiKeys' CSV:
@@ -323,6 +360,10 @@ func (c *Client) importKeys(ctx context.Context, batch []keyplan.Change, planIDs
 		w.Write([]string{ch.Name, GenerateValue(), ch.Description, strconv.FormatBool(ch.Enabled), planIDs[ch.Plan]})
 	}
 	w.Flush()
+	// A retried import (a lost response) is harmless: the same values
+	// overwrite the keys the first attempt made ("The same API key can be
+	// imported multiple times, with the most recent version overwriting the
+	// previous one", api-key-file-format).
 	out, err := c.api.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{
 		Body: file.Bytes(), Format: types.ApiKeysFormatCsv, FailOnWarnings: true,
 	})
