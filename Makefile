@@ -15,7 +15,7 @@ FUZZTIME ?= 30s
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./internal/bearer:FuzzParseAgreesWithValidationExpression ./lambda/authorizer/authorize:FuzzAuthorizeNeverAllowsWhatTheParserRefuses
 
-.PHONY: help synth test fuzz lint bench diff tools check-tools clean
+.PHONY: help synth test fuzz lint bench bench-local diff tools check-tools clean local
 
 help:
 	@echo "make synth   synthesize every environment into cdk.out/ (keygate-dev, keygate-staging, keygate-prod)"
@@ -24,6 +24,8 @@ help:
 	@echo "make lint    gofmt, go vet, actionlint on the workflows, CloudFormation validation of the templates"
 	@echo "make fuzz    fuzz the bearer parser for FUZZTIME per target (default $(FUZZTIME))"
 	@echo "make bench   authorizer benchmarks"
+	@echo "make bench-local  load the local gateway with vegeta: cold start, first uncached request, req/s and p50/p99"
+	@echo "make local   serve ENV (default dev) on ADDR (default 127.0.0.1:8787) from cdk.out, as API Gateway would; KEYS=<file> gives key values"
 
 ## synth: every environment's template into cdk.out/, through the pinned CDK CLI.
 synth: tools
@@ -74,6 +76,25 @@ node_modules/.package-lock.json: package-lock.json package.json | check-tools
 .cache/go-modules: go.mod go.sum | check-tools
 	go mod download
 	@mkdir -p .cache && touch $@
+
+## bench-local: the local gateway as a process under vegeta (WORKERS
+## concurrent connections for DURATION), with cold-start timings.
+WORKERS ?= 8
+DURATION ?= 10s
+bench-local: tools
+	KEYGATE_BENCH=1 KEYGATE_BENCH_WORKERS=$(WORKERS) KEYGATE_BENCH_DURATION=$(DURATION) go test ./test/local -run '^TestLoadWithVegeta$$' -count=1 -v
+
+## local: synthesize, then serve ENV's stage from cdk.out on ADDR in the
+## foreground (Ctrl-C stops it). KEYS is an optional JSON file of key values;
+## CONTROL_ADDR starts the local control plane beside it, where there is one.
+ENV ?= dev
+ADDR ?= 127.0.0.1:8787
+KEYS ?=
+CONTROL_ADDR ?=
+local: synth
+	@mkdir -p .cache
+	go build -o .cache/keygate ./cmd/keygate
+	exec .cache/keygate local -env '$(ENV)' -addr '$(ADDR)' $(if $(KEYS),-keys '$(KEYS)') $(if $(CONTROL_ADDR),-control-addr '$(CONTROL_ADDR)')
 
 clean:
 	rm -rf cdk.out .cache

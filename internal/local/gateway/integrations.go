@@ -17,6 +17,7 @@ import (
 
 	"github.com/keygate/keygate/internal/apimodel"
 	"github.com/keygate/keygate/internal/local/router"
+	"github.com/keygate/keygate/internal/local/vtl"
 )
 
 // integration answers a request that passed the gateway's checks.
@@ -28,7 +29,7 @@ func (g *Gateway) prepareIntegration(m *apimodel.Method, lambdaURLs map[string]s
 	in := m.Integration
 	switch in.Type {
 	case "MOCK":
-		return prepareMock(in)
+		return g.prepareMock(in)
 	case "HTTP", "HTTP_PROXY":
 		return prepareHTTP(in, in.URI, in.Type == "HTTP_PROXY", transport)
 	case "AWS_PROXY":
@@ -66,7 +67,7 @@ type mockResponse struct {
 	pattern     *regexp.Regexp // nil: the default response
 	headers     []headerValue
 	contentType string
-	body        string
+	body        *vtl.Template // nil: no body
 	// corsOrigins are the further allowed origins of CDK's CORS preflight
 	// template with several origins; corsMatches says whether they are
 	// regular expressions ($origin.matches) or strings ($origin == …).
@@ -78,7 +79,7 @@ type mockResponse struct {
 // CDK's CORS preflight uses, { statusCode: 200 }.
 var mockRequestTemplate = regexp.MustCompile(`^\s*\{\s*"?statusCode"?\s*:\s*(\d{3})\s*\}\s*$`)
 
-func prepareMock(in apimodel.Integration) (integration, error) {
+func (g *Gateway) prepareMock(in apimodel.Integration) (integration, error) {
 	m := &mockIntegration{passthrough: in.PassthroughBehavior, status: "200"}
 	if m.passthrough == "" {
 		m.passthrough = "WHEN_NO_MATCH"
@@ -92,7 +93,7 @@ func prepareMock(in apimodel.Integration) (integration, error) {
 		m.status = match[1]
 	}
 	for _, ir := range in.Responses {
-		r, err := prepareMockResponse(ir)
+		r, err := g.prepareMockResponse(ir)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +102,7 @@ func prepareMock(in apimodel.Integration) (integration, error) {
 	return m, nil
 }
 
-func prepareMockResponse(ir apimodel.IntegrationResponse) (*mockResponse, error) {
+func (g *Gateway) prepareMockResponse(ir apimodel.IntegrationResponse) (*mockResponse, error) {
 	status, err := strconv.Atoi(ir.StatusCode)
 	if err != nil {
 		return nil, fmt.Errorf("integration response StatusCode %q is not a number", ir.StatusCode)
@@ -132,10 +133,14 @@ func prepareMockResponse(ir apimodel.IntegrationResponse) (*mockResponse, error)
 		body := ir.ResponseTemplates[r.contentType]
 		if origins, matches, ok := parseCORSTemplate(body); ok {
 			r.corsOrigins, r.corsMatches = origins, matches
-		} else if strings.ContainsAny(body, "$#") {
-			return nil, fmt.Errorf("MOCK response template %q uses Velocity ($ or #), which is not emulated; only literal bodies and CDK's CORS origin template are", body)
 		} else {
-			r.body = body
+			// Literal text and $context variables, as API Gateway renders
+			// them; any other Velocity is refused here.
+			t, err := g.compileTemplate("MOCK response template", body)
+			if err != nil {
+				return nil, err
+			}
+			r.body = t
 		}
 	}
 	return r, nil
@@ -224,7 +229,11 @@ func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 		}
 	}
 	h.Set("Content-Type", selected.contentType)
-	g.write(w, rc, selected.status, []byte(selected.body))
+	var body []byte
+	if selected.body != nil {
+		body = selected.body.Render(nil, func(id int) string { return g.value(rc, id) })
+	}
+	g.write(w, rc, selected.status, body)
 }
 
 func fullMatch(pattern, s string) bool {
