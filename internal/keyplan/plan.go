@@ -220,7 +220,7 @@ func Decide(in Input) (Plan, error) {
 			case stack != "" && len(a.Plans) > 0:
 				clashes = append(clashes, fmt.Sprintf("line %d: %q is key %s of CloudFormation stack %s, in plan %s", row.Line, row.Name, a.ID, stack, strings.Join(a.Plans, "+")))
 			case len(a.Plans) > 0 && !a.GeneratedValue:
-				clashes = append(clashes, fmt.Sprintf("line %d: %q is key %s, in plan %s without keygate's tags (made by hand?)", row.Line, row.Name, a.ID, strings.Join(a.Plans, "+")))
+				clashes = append(clashes, fmt.Sprintf("line %d: %q is key %s, in plan %s without keygate's tags (CloudFormation's, or made by hand)", row.Line, row.Name, a.ID, strings.Join(a.Plans, "+")))
 			case a.GeneratedValue && stack == "":
 				adopt = append(adopt, Change{Kind: Adopt, Name: a.Name, KeyID: a.ID})
 				a.Tags = withTags(a.Tags, ManagedTags(in.Env))
