@@ -248,7 +248,9 @@ func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment
 		Desired: desired, ConfigKeys: configKeys, Prune: flags.prune, DryRun: flags.dryRun, NoImport: flags.noImport, AllowEmpty: flags.allowEmpty,
 		Out: stdout, Progress: keyctl.NewProgress(stderr, terminal),
 	})
-	printSummary(stdout, client.Metrics, res, flags.dryRun)
+	if err == nil || client.Metrics.WriteCalls() > 0 {
+		printSummary(stdout, client.Metrics, res, flags.dryRun)
+	}
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w; run the same sync again to finish (it resumes where this one stopped)", err)
 	}

@@ -175,7 +175,11 @@ func (p Plan) Writes() int { return len(p.Changes) }
 type ClashError struct{ Clashes []string }
 
 func (e *ClashError) Error() string {
-	return "refusing to sync: " + plural(len(e.Clashes), "name") + " in the keys file belong to keys keygate keys does not manage:\n  " +
+	verb := " belong"
+	if len(e.Clashes) == 1 {
+		verb = " belongs"
+	}
+	return "refusing to sync: " + plural(len(e.Clashes), "name") + " in the keys file" + verb + " to keys keygate keys does not manage:\n  " +
 		strings.Join(e.Clashes, "\n  ") +
 		"\nRename the row (API key names are what clients and usage reports show), or remove the key from cdk.json first if it should move to keygate keys."
 }
