@@ -69,8 +69,8 @@ type Stats struct {
 	Requests          atomic.Int64
 	Throttled         atomic.Int64 // 429 TooManyRequestsException
 	AttachConflicts   atomic.Int64 // 409 for concurrent CreateUsagePlanKey
-	MaxAttachInFlight atomic.Int64
-	ByOperation       sync.Map // operation name → *atomic.Int64
+	MaxAttachInFlight atomic.Int64 // CreateUsagePlanKey calls in progress at once, refused ones included
+	ByOperation       sync.Map     // operation name → *atomic.Int64
 }
 
 // Count is the number of requests of one operation.

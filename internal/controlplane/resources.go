@@ -331,14 +331,8 @@ func (s *Server) createUsagePlanKey(w http.ResponseWriter, r *http.Request) erro
 	if in.KeyType != "API_KEY" {
 		return badRequestf("keyType: must be API_KEY")
 	}
-	if s.opts.Limits.SerializeUsagePlanKeys {
-		if !s.attach.TryLock() {
-			s.Stats.AttachConflicts.Add(1)
-			writeError(w, http.StatusConflict, "ConflictException", ConcurrentModification)
-			return nil
-		}
-		defer s.attach.Unlock()
-	}
+	// Count the calls that overlap, refused ones included: how many a
+	// client had in flight at once.
 	n := s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	for {
@@ -346,6 +340,14 @@ func (s *Server) createUsagePlanKey(w http.ResponseWriter, r *http.Request) erro
 		if n <= m || s.Stats.MaxAttachInFlight.CompareAndSwap(m, n) {
 			break
 		}
+	}
+	if s.opts.Limits.SerializeUsagePlanKeys {
+		if !s.attach.TryLock() {
+			s.Stats.AttachConflicts.Add(1)
+			writeError(w, http.StatusConflict, "ConflictException", ConcurrentModification)
+			return nil
+		}
+		defer s.attach.Unlock()
 	}
 	if s.opts.AttachHook != nil {
 		s.opts.AttachHook()

@@ -487,6 +487,9 @@ func TestSDKSeesTypedErrors(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if got := e.server.Stats.MaxAttachInFlight.Load(); got != 2 || e.server.Stats.AttachConflicts.Load() != 1 {
+		t.Errorf("the server counted %d attachments at once and %d conflicts; want 2 and 1", got, e.server.Stats.AttachConflicts.Load())
+	}
 	if !keyctl.Retryable(err) {
 		t.Error("the retryer would not retry a concurrent-modification conflict")
 	}
