@@ -2,6 +2,7 @@ package keyctl_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -66,4 +67,38 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// BenchmarkSyncNoOp is the second run: KEYGATE_BENCH_KEYS keys (default
+// 10,000, API Gateway's quota) already in sync, read back with API
+// Gateway's limits on (10 calls per second, burst 40) and nothing to do.
+func BenchmarkSyncNoOp(b *testing.B) {
+	n := envInt("KEYGATE_BENCH_KEYS", 10_000)
+	desired := rows(n, alternate)
+	e := newEnv(b, noLimits)
+	if _, err := e.client(b, fast, 0).Sync(context.Background(), keyctl.SyncOptions{Desired: desired}); err != nil {
+		b.Fatal(err)
+	}
+	limited := controlplane.New(e.store, controlplane.Options{Limits: controlplane.AWSLimits})
+	srv := httptest.NewServer(limited)
+	defer srv.Close()
+	b.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
+	var calls, writes int
+	for b.Loop() {
+		// Runs of a tool are minutes apart, not back to back: let the
+		// account's bucket (40 calls) fill up again between them.
+		b.StopTimer()
+		time.Sleep(4 * time.Second)
+		b.StartTimer()
+		c := e.client(b, keyctl.AWSPace, 0)
+		res, err := c.Sync(context.Background(), keyctl.SyncOptions{Desired: desired})
+		if err != nil || len(res.Plan.Changes) != 0 {
+			b.Fatalf("%v, %d changes", err, len(res.Plan.Changes))
+		}
+		calls, writes = c.Metrics.TotalCalls(), c.Metrics.WriteCalls()
+	}
+	b.ReportMetric(float64(n), "keys")
+	b.ReportMetric(float64(calls), "calls/op")
+	b.ReportMetric(float64(writes), "writes/op")
+	b.ReportMetric(float64(limited.Stats.Throttled.Load()), "throttled")
 }

@@ -39,6 +39,10 @@ type Pace struct {
 	TotalPerSecond float64
 }
 
+// totalBurstSeconds is the client's burst as seconds of its rate: 2 s at 10
+// requests per second is 20, half of API Gateway's burst of 40.
+const totalBurstSeconds = 2
+
 // AWSPace stays within API Gateway's published control-plane limits.
 var AWSPace = Pace{CreateAPIKeyPerSecond: 5, TotalPerSecond: 10}
 
@@ -142,9 +146,9 @@ func NewClient(ctx context.Context, opts ClientOptions) (*Client, error) {
 	metrics := newMetrics()
 	pacer := &pacer{metrics: metrics}
 	if opts.Pace.TotalPerSecond > 0 {
-		// A burst of 1: the account's bucket (burst 40) is shared with
-		// everything else calling API Gateway in the account.
-		pacer.total = rate.NewLimiter(rate.Limit(opts.Pace.TotalPerSecond), 1)
+		// Half the account's burst of 40: the bucket is shared with
+		// everything else calling API Gateway in the account and region.
+		pacer.total = rate.NewLimiter(rate.Limit(opts.Pace.TotalPerSecond), max(1, int(opts.Pace.TotalPerSecond*totalBurstSeconds)))
 	}
 	if opts.Pace.CreateAPIKeyPerSecond > 0 {
 		pacer.create = rate.NewLimiter(rate.Limit(opts.Pace.CreateAPIKeyPerSecond), 1)
