@@ -396,6 +396,11 @@ func TestSyncRefusesANameCloudFormationManages(t *testing.T) {
 	if c.Metrics.WriteCalls() != 0 || len(e.store.Keys()) != before {
 		t.Errorf("a refused sync wrote: %v", c.Metrics.Calls())
 	}
+	// A plan that would pass the account's key quota is refused before any change.
+	_, err = c.Sync(context.Background(), keyctl.SyncOptions{Desired: rows(5, alternate), KeyQuota: 5})
+	if err == nil || !strings.Contains(err.Error(), "the account would hold 6 API keys") || len(e.store.Keys()) != before {
+		t.Errorf("over the quota: %v", err)
+	}
 	// A name only in cdk.json (not deployed yet) is refused too.
 	_, err = c.Sync(context.Background(), keyctl.SyncOptions{Desired: rows(2, alternate), ConfigKeys: []string{"customer-00001"}})
 	if !errors.As(err, &clash) {

@@ -29,6 +29,9 @@ type SyncOptions struct {
 	DryRun     bool
 	// AllowEmpty lets -prune run with a file of no rows.
 	AllowEmpty bool
+	// KeyQuota is the account's key quota (default AccountKeyQuota); a
+	// plan that would pass it is refused before any change.
+	KeyQuota int
 	// NoImport creates every key with CreateApiKey (5 per second) instead of
 	// ImportApiKeys.
 	NoImport bool
@@ -43,6 +46,10 @@ type SyncOptions struct {
 	Out      io.Writer
 	Progress Progress
 }
+
+// AccountKeyQuota is API Gateway's API keys per account and region:
+// 10,000, not adjustable ("Amazon API Gateway quotas").
+const AccountKeyQuota = 10_000
 
 // SyncResult is what a Sync did.
 type SyncResult struct {
@@ -98,6 +105,14 @@ func (c *Client) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error)
 	}
 	printPlan(opts.Out, c.env, plan)
 	result := SyncResult{Plan: plan}
+	quota := opts.KeyQuota
+	if quota == 0 {
+		quota = AccountKeyQuota
+	}
+	if after := len(inv.Keys) + plan.Count(keyplan.Create) - plan.Count(keyplan.Delete); plan.Count(keyplan.Create) > 0 && after > quota {
+		return result, fmt.Errorf("the account would hold %d API keys in %s (%d now, %d to create, %d to delete); API Gateway allows %d per account and region: remove rows, or -prune keys no row names",
+			after, c.region, len(inv.Keys), plan.Count(keyplan.Create), plan.Count(keyplan.Delete), quota)
+	}
 	if opts.DryRun || len(plan.Changes) == 0 {
 		result.Elapsed = time.Since(start)
 		return result, nil
