@@ -331,10 +331,11 @@ func (l *loader) loadStage(s *scope, id string) error {
 // slashes (/) are encoded as ~1" (AWS::ApiGateway::Stage MethodSetting,
 // ResourcePath).
 func decodeSettingPath(p string) string {
-	if p == "/*" || p == "/" {
-		return p
+	// "/~1orders~1{id}": the first "/" separates, each "~1" is a "/".
+	if !strings.HasPrefix(p, "/~1") {
+		return p // "/", "/*"
 	}
-	return "/" + strings.ReplaceAll(strings.TrimPrefix(p, "/"), "~1", "/")
+	return strings.ReplaceAll(strings.TrimPrefix(p, "/"), "~1", "/")
 }
 
 var assetHashInKey = regexp.MustCompile(`^([0-9a-f]{64})\.zip$`)

@@ -203,6 +203,7 @@ func (s *Store) CreateKey(k Key) (Key, error) {
 	stored := k
 	s.keys[k.ID] = &stored
 	s.byValue[k.Value] = &stored
+	k.Tags = maps.Clone(k.Tags) // the caller's copy, not the stored map
 	return k, nil
 }
 
@@ -277,6 +278,7 @@ func (s *Store) UpdateKey(id string, update func(*Key) error) (Key, error) {
 	delete(s.byValue, old.Value)
 	s.keys[id] = &stored
 	s.byValue[k.Value] = &stored
+	k.Tags = maps.Clone(k.Tags)
 	return k, nil
 }
 

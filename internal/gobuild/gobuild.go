@@ -33,6 +33,16 @@ type Target struct {
 	Package string
 	// GOARCH is the Lambda architecture: "arm64" or "amd64".
 	GOARCH string
+	// GOOS is "linux", Lambda's, when empty; keygate local sets the host's
+	// to run the function under the emulator on this machine.
+	GOOS string
+}
+
+func (t Target) goos() string {
+	if t.GOOS == "" {
+		return "linux"
+	}
+	return t.GOOS
 }
 
 // buildTags drops aws-lambda-go's net/rpc support, which only the retired go1.x
@@ -47,7 +57,7 @@ const buildTags = "lambda.norpc"
 // baseline arm64 and amd64 instruction sets.
 func (t Target) env() []string {
 	return append(os.Environ(),
-		"CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH, "GOFLAGS=-mod=readonly",
+		"CGO_ENABLED=0", "GOOS="+t.goos(), "GOARCH="+t.GOARCH, "GOFLAGS=-mod=readonly",
 		"GOTOOLCHAIN=local", "GOEXPERIMENT=", "GOARM64=v8.0", "GOAMD64=v1", "GOFIPS140=off")
 }
 
@@ -74,7 +84,7 @@ func (t Target) Build(dir string) error {
 	cmd.Env = t.env()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("go build %s (GOOS=linux GOARCH=%s) failed:\n%s", t.Package, t.GOARCH, strings.TrimSpace(string(out)))
+		return fmt.Errorf("go build %s (GOOS=%s GOARCH=%s) failed:\n%s", t.Package, t.goos(), t.GOARCH, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

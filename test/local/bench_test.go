@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,7 +66,7 @@ func TestLoadWithVegeta(t *testing.T) {
 	var addr string
 	var keep *exec.Cmd
 	for i := range runs + 1 {
-		cmd, url, elapsed := startLocal(t, binary, dir)
+		cmd, url, elapsed := startLocal(t, binary, dir, "bench")
 		if i > 0 {
 			colds = append(colds, elapsed)
 		} else {
@@ -100,48 +101,100 @@ func TestLoadWithVegeta(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	get(keys["loader"]) // opens the connection
+	// The first request after the start pays the function's init under the
+	// emulator (and the connection); a new token later, an invocation only.
+	first := get(keys["loader"])
 	uncached := get(keys["fresh"])
 	var cached []time.Duration
 	for range 21 {
 		cached = append(cached, get(keys["fresh"]))
 	}
 	sort.Slice(cached, func(i, j int) bool { return cached[i] < cached[j] })
-	t.Logf("first request with an uncached token: %v (authorizer invoked under the emulator); the same token cached: median %v", uncached.Round(10*time.Microsecond), cached[len(cached)/2].Round(10*time.Microsecond))
+	t.Logf("first request after start: %v (function init and invocation under the emulator); a new token later: %v (one invocation); a cached token: median %v",
+		first.Round(10*time.Microsecond), uncached.Round(10*time.Microsecond), cached[len(cached)/2].Round(10*time.Microsecond))
 
-	attack := exec.Command(strings.TrimSpace(string(vegeta)), "attack", "-rate=0", "-max-workers="+workers, "-duration="+duration, "-keepalive=true")
-	attack.Stdin = strings.NewReader(fmt.Sprintf("GET %s\nAuthorization: Bearer %s\n", target, keys["loader"]))
-	results, err := attack.Output()
-	if err != nil {
-		t.Fatalf("vegeta attack: %v", err)
-	}
-	report := exec.Command(strings.TrimSpace(string(vegeta)), "report", "-type=json")
-	report.Stdin = bytes.NewReader(results)
-	out, err := report.Output()
-	if err != nil {
-		t.Fatalf("vegeta report: %v", err)
-	}
-	var r struct {
-		Requests    int            `json:"requests"`
-		Throughput  float64        `json:"throughput"`
-		Rate        float64        `json:"rate"`
-		Success     float64        `json:"success"`
-		StatusCodes map[string]int `json:"status_codes"`
-		Latencies   struct {
-			P50 time.Duration `json:"50th"`
-			P90 time.Duration `json:"90th"`
-			P99 time.Duration `json:"99th"`
-			Max time.Duration `json:"max"`
-		} `json:"latencies"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
+	// The baseline, in the same sitting: a bare net/http server in a
+	// process of its own answering the same body, under the same load.
+	baseline := exec.Command(os.Args[0], "-test.run=^TestBaselineServer$")
+	baseline.Env = append(os.Environ(), "KEYGATE_BASELINE_SERVER=1")
+	baseOut, _ := baseline.StdoutPipe()
+	if err := baseline.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer func() { baseline.Process.Kill(); baseline.Wait() }()
+	lines := bufio.NewScanner(baseOut)
+	var baseURL string
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "baseline listening on "); ok {
+			baseURL = u
+			break
+		}
+	}
+	go io.Copy(io.Discard, baseOut)
+	base := attack(t, strings.TrimSpace(string(vegeta)), baseURL+"/health", "", duration, workers)
+	t.Logf("baseline, bare net/http in its own process: %.0f req/s, p50 %v, p90 %v, p99 %v", base.Throughput, base.Latencies.P50, base.Latencies.P90, base.Latencies.P99)
+
+	r := attack(t, strings.TrimSpace(string(vegeta)), target, keys["loader"], duration, workers)
 	t.Logf("vegeta, %s, %s workers, cached authorizer → mock: %d requests, %.0f req/s, success %.4f, status %v, p50 %v, p90 %v, p99 %v, max %v",
 		duration, workers, r.Requests, r.Throughput, r.Success, r.StatusCodes, r.Latencies.P50, r.Latencies.P90, r.Latencies.P99, r.Latencies.Max)
 	if r.Success < 1 {
 		t.Errorf("not every request succeeded: %v", r.StatusCodes)
 	}
+}
+
+// TestBaselineServer is the baseline's process (see TestLoadWithVegeta).
+func TestBaselineServer(t *testing.T) {
+	if os.Getenv("KEYGATE_BASELINE_SERVER") == "" {
+		t.Skip("the baseline server of TestLoadWithVegeta")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("baseline listening on http://%s\n", l.Addr())
+	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	}))
+}
+
+type vegetaReport struct {
+	Requests    int            `json:"requests"`
+	Throughput  float64        `json:"throughput"`
+	Success     float64        `json:"success"`
+	StatusCodes map[string]int `json:"status_codes"`
+	Latencies   struct {
+		P50 time.Duration `json:"50th"`
+		P90 time.Duration `json:"90th"`
+		P99 time.Duration `json:"99th"`
+		Max time.Duration `json:"max"`
+	} `json:"latencies"`
+}
+
+// attack runs vegeta against url as fast as workers connections allow.
+func attack(t *testing.T, vegeta, url, key, duration, workers string) vegetaReport {
+	t.Helper()
+	cmd := exec.Command(vegeta, "attack", "-rate=0", "-max-workers="+workers, "-duration="+duration, "-keepalive=true")
+	target := "GET " + url + "\n"
+	if key != "" {
+		target += "Authorization: Bearer " + key + "\n"
+	}
+	cmd.Stdin = strings.NewReader(target)
+	results, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("vegeta attack: %v", err)
+	}
+	report := exec.Command(vegeta, "report", "-type=json")
+	report.Stdin = bytes.NewReader(results)
+	out, err := report.Output()
+	if err != nil {
+		t.Fatalf("vegeta report: %v", err)
+	}
+	var r vegetaReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func envOr(name, fallback string) string {
@@ -153,9 +206,9 @@ func envOr(name, fallback string) string {
 
 // startLocal runs keygate local and returns when it prints its listening
 // line, with the stage URL and the time from exec.
-func startLocal(t *testing.T, binary, dir string) (*exec.Cmd, string, time.Duration) {
+func startLocal(t *testing.T, binary, dir, env string, args ...string) (*exec.Cmd, string, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary, "local", "-env", "bench", "-addr", "127.0.0.1:0", "-assembly", dir)
+	cmd := exec.Command(binary, append([]string{"local", "-env", env, "-addr", "127.0.0.1:0", "-assembly", dir}, args...)...)
 	cmd.Dir = synth.ModuleDir
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
@@ -166,7 +219,7 @@ func startLocal(t *testing.T, binary, dir string) (*exec.Cmd, string, time.Durat
 	}
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
-		if url, ok := strings.CutPrefix(lines.Text(), "keygate local: bench listening on "); ok {
+		if url, ok := strings.CutPrefix(lines.Text(), "keygate local: "+env+" listening on "); ok {
 			elapsed := time.Since(start)
 			go io.Copy(io.Discard, stdout)
 			return cmd, url, elapsed

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -479,6 +480,22 @@ func TestLocalGateway(t *testing.T) {
 		if bytes.Contains(data, []byte(importedValue)) || bytes.Contains(authLog, []byte(importedValue)) {
 			t.Error("a log contains the imported key's value")
 		}
+	})
+
+	t.Run("the keygate command serves and stops on SIGTERM", func(t *testing.T) {
+		binary := filepath.Join(t.TempDir(), "keygate")
+		if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/keygate").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		cmd, url, _ := startLocal(t, binary, dir, "e2e", "-keys", keysFile)
+		if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/v1") {
+			t.Errorf("listening on %q", url)
+		}
+		// The keys file of the first start is reused: alice's value works.
+		if r := (client{t: t, base: url}).do("GET", "/health", "", bearer(alice)...); r.status != 200 {
+			t.Errorf("%d %s", r.status, r.body)
+		}
+		stopLocal(t, cmd)
 	})
 
 	t.Run("the stage's per-method throttle", func(t *testing.T) {

@@ -118,6 +118,9 @@ type requestContext struct {
 	authorizerContext            map[string]any
 	errorMessage                 *string // nil: no error message (JSON null)
 	errorResponseType            string
+	// ids and contentType back response header values without allocating.
+	ids         [2]string
+	contentType [1]string
 }
 
 // value is the variable's value, "" when it has none.

@@ -269,8 +269,14 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 		if usageKey != "" {
 			sk, found = g.store.ForStage(usageKey, g.api.ID, g.api.Stage.Name)
 		}
-		// A key that does not exist, is disabled or is in no usage plan of
-		// this stage is refused alike: 403 INVALID_API_KEY, "Forbidden".
+		// "API Gateway reads the key and compares it against the keys in the
+		// usage plan ... Otherwise, it throws an InvalidKeyParameter
+		// exception. As a result, the caller receives a 403 Forbidden
+		// response" (api-gateway-api-key-source.html); the gateway response
+		// type is INVALID_API_KEY, "for an invalid API key submitted for a
+		// method requiring an API key" (supported-gateway-response-types.html).
+		// A key that does not exist, is disabled or is in no plan of this
+		// stage is refused alike.
 		if !found || !sk.Key.Enabled || sk.Plan == nil {
 			g.fail(w, req, rc, &match, InvalidAPIKey, ptr("Forbidden"))
 			return
@@ -353,8 +359,11 @@ func (g *Gateway) fail(w http.ResponseWriter, req *http.Request, rc *requestCont
 // write sends a response and records its status and length.
 func (g *Gateway) write(w http.ResponseWriter, rc *requestContext, status int, body []byte) {
 	h := w.Header()
-	h.Set("x-amzn-RequestId", rc.requestID)
-	h.Set("x-amz-apigw-id", rc.extendedRequestID)
+	// Canonical keys and values in the pooled request context: no
+	// allocation per header.
+	rc.ids = [2]string{rc.requestID, rc.extendedRequestID}
+	h["X-Amzn-Requestid"] = rc.ids[0:1:1]
+	h["X-Amz-Apigw-Id"] = rc.ids[1:2:2]
 	rc.status = status
 	rc.responseLength = len(body)
 	w.WriteHeader(status)

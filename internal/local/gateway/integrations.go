@@ -31,7 +31,7 @@ func (g *Gateway) prepareIntegration(m *apimodel.Method, lambdaURLs map[string]s
 	case "MOCK":
 		return g.prepareMock(in)
 	case "HTTP", "HTTP_PROXY":
-		return prepareHTTP(in, in.URI, in.Type == "HTTP_PROXY", transport)
+		return g.prepareHTTP(in, in.URI, in.Type == "HTTP_PROXY", transport)
 	case "AWS_PROXY":
 		target := lambdaURLs[m.HTTPMethod+" "+m.Resource.Path]
 		if target == "" {
@@ -48,7 +48,7 @@ func (g *Gateway) prepareIntegration(m *apimodel.Method, lambdaURLs map[string]s
 				forward.RequestParameters["integration.request.path."+name] = p
 			}
 		}
-		return prepareHTTP(forward, target, true, transport)
+		return g.prepareHTTP(forward, target, true, transport)
 	}
 	return nil, fmt.Errorf("integration type %s is not emulated (MOCK, HTTP, HTTP_PROXY and AWS_PROXY are)", in.Type)
 }
@@ -68,6 +68,7 @@ type mockResponse struct {
 	headers     []headerValue
 	contentType string
 	body        *vtl.Template // nil: no body
+	literal     []byte        // the body when it has no variables
 	// corsOrigins are the further allowed origins of CDK's CORS preflight
 	// template with several origins; corsMatches says whether they are
 	// regular expressions ($origin.matches) or strings ($origin == …).
@@ -141,6 +142,9 @@ func (g *Gateway) prepareMockResponse(ir apimodel.IntegrationResponse) (*mockRes
 				return nil, err
 			}
 			r.body = t
+			if text, ok := t.Literal(); ok {
+				r.literal = []byte(text)
+			}
 		}
 	}
 	return r, nil
@@ -192,21 +196,7 @@ func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 			return
 		}
 	}
-	var selected *mockResponse
-	for _, r := range m.responses {
-		if r.pattern != nil && r.pattern.MatchString(status) {
-			selected = r
-			break
-		}
-	}
-	if selected == nil {
-		for _, r := range m.responses {
-			if r.pattern == nil {
-				selected = r
-				break
-			}
-		}
-	}
+	selected := selectResponse(m.responses, status)
 	if selected == nil {
 		g.fail(w, req, rc, match, APIConfigurationError, ptr("Internal server error"))
 		return
@@ -228,12 +218,29 @@ func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 			}
 		}
 	}
-	h.Set("Content-Type", selected.contentType)
-	var body []byte
-	if selected.body != nil {
+	rc.contentType[0] = selected.contentType
+	h["Content-Type"] = rc.contentType[:]
+	body := selected.literal
+	if selected.body != nil && body == nil {
 		body = selected.body.Render(nil, func(id int) string { return g.value(rc, id) })
 	}
 	g.write(w, rc, selected.status, body)
+}
+
+// selectResponse picks the integration response whose SelectionPattern
+// matches the status, else the default (no pattern) one.
+func selectResponse(responses []*mockResponse, status string) *mockResponse {
+	for _, r := range responses {
+		if r.pattern != nil && r.pattern.MatchString(status) {
+			return r
+		}
+	}
+	for _, r := range responses {
+		if r.pattern == nil {
+			return r
+		}
+	}
+	return nil
 }
 
 func fullMatch(pattern, s string) bool {
@@ -244,15 +251,17 @@ func fullMatch(pattern, s string) bool {
 // ---- HTTP and HTTP_PROXY
 
 type httpIntegration struct {
-	uri     string
-	proxy   bool
-	method  string
-	params  map[string]string // integration placeholder → method path parameter
-	timeout time.Duration
-	client  *http.Client
+	uri   string
+	proxy bool
+	// responses select the status of a non-proxy integration's answer.
+	responses []*mockResponse
+	method    string
+	params    map[string]string // integration placeholder → method path parameter
+	timeout   time.Duration
+	client    *http.Client
 }
 
-func prepareHTTP(in apimodel.Integration, uri string, proxy bool, transport http.RoundTripper) (integration, error) {
+func (g *Gateway) prepareHTTP(in apimodel.Integration, uri string, proxy bool, transport http.RoundTripper) (integration, error) {
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("integration URI %q is not an absolute http(s) URL", uri)
@@ -268,6 +277,15 @@ func prepareHTTP(in apimodel.Integration, uri string, proxy bool, transport http
 			return nil, fmt.Errorf("integration request parameter %s = %s is not emulated (only integration.request.path.* from method.request.path.*)", k, v)
 		}
 		h.params[name] = from
+	}
+	if !proxy {
+		for _, ir := range in.Responses {
+			r, err := g.prepareMockResponse(ir)
+			if err != nil {
+				return nil, err
+			}
+			h.responses = append(h.responses, r)
+		}
 	}
 	if h.timeout <= 0 {
 		// API Gateway's default integration timeout.
@@ -358,8 +376,25 @@ func (h *httpIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 			header.Del(name)
 		}
 		header.Del("Content-Length")
-	} else if ct := resp.Header.Get("Content-Type"); ct != "" {
-		header.Set("Content-Type", ct)
+	} else {
+		// A non-proxy answer goes through the integration responses: the
+		// one whose SelectionPattern matches the backend's status, else the
+		// default one; without either API Gateway has no mapping (500).
+		selected := selectResponse(h.responses, rc.integrationStatus)
+		if selected == nil {
+			g.fail(w, req, rc, match, APIConfigurationError, ptr("Internal server error"))
+			return
+		}
+		status = selected.status
+		params := func(name string) string { v, _ := match.Param(name); return v }
+		for _, hv := range selected.headers {
+			if v := hv.resolve(req, params); v != "" {
+				header.Set(hv.name, v)
+			}
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			header.Set("Content-Type", ct)
+		}
 	}
 	g.write(w, rc, status, body)
 }

@@ -177,7 +177,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 func (s *Server) listen(addr string, h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w (is another keygate local running? choose another address with ADDR=host:port)", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
@@ -260,7 +260,7 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 	if a.AssetHash == "" || a.AssetDir == "" {
 		return "", fmt.Errorf("authorizer %s: its function %s has no code asset in the cloud assembly", a.Name, a.FunctionLogicalID)
 	}
-	dir := filepath.Join(localDir, "authorizer-"+a.AssetHash[:16]+"-"+runtime.GOARCH)
+	dir := filepath.Join(localDir, "authorizer-"+a.AssetHash[:16]+"-"+runtime.GOOS+"-"+runtime.GOARCH)
 	bootstrap := filepath.Join(dir, "bootstrap")
 	if _, err := os.Stat(bootstrap); err == nil {
 		return bootstrap, nil
@@ -283,10 +283,10 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 		return "", err
 	}
 	if !bytes.Equal(rebuilt, deployedBinary) {
-		return "", fmt.Errorf("the authorizer's source has changed since %s was synthesized (%s is not what %s builds to now): run make synth, or make local, which does",
+		return "", fmt.Errorf("the authorizer's source (or the Go toolchain) has changed since %s was synthesized (%s is not what %s builds to now): run make synth, or make local, which does",
 			filepath.Dir(localDir), filepath.Join(filepath.Base(a.AssetDir), "bootstrap"), AuthorizerPackage)
 	}
-	host := gobuild.Target{ModuleDir: moduleDir, Package: AuthorizerPackage, GOARCH: runtime.GOARCH}
+	host := gobuild.Target{ModuleDir: moduleDir, Package: AuthorizerPackage, GOARCH: runtime.GOARCH, GOOS: runtime.GOOS}
 	if err := host.Build(tmp); err != nil {
 		return "", err
 	}
@@ -294,6 +294,13 @@ func authorizerBinary(moduleDir, localDir string, a *apimodel.Authorizer) (strin
 		// Another keygate local built it meanwhile.
 		if _, statErr := os.Stat(bootstrap); statErr != nil {
 			return "", err
+		}
+	}
+	// Builds for assets this assembly no longer has are dead weight.
+	old, _ := filepath.Glob(filepath.Join(localDir, "authorizer-*"))
+	for _, o := range old {
+		if o != dir {
+			os.RemoveAll(o)
 		}
 	}
 	return bootstrap, nil

@@ -68,13 +68,11 @@ func (p *Policy) Evaluate(methodARN string) Effect {
 	return ImplicitDeny
 }
 
+// matchAny reports whether a pattern matches value; actions compare without
+// regard to case (IAM's are case-insensitive), resources exactly.
 func matchAny(patterns []string, value string, foldCase bool) bool {
 	for _, p := range patterns {
-		if foldCase {
-			if wildcard(strings.ToLower(p), strings.ToLower(value)) {
-				return true
-			}
-		} else if wildcard(p, value) {
+		if wildcard(p, value, foldCase) {
 			return true
 		}
 	}
@@ -83,13 +81,19 @@ func matchAny(patterns []string, value string, foldCase bool) bool {
 
 // wildcard matches IAM's * (any run of characters, "/" included) and ?
 // (one character).
-func wildcard(pattern, s string) bool {
+func wildcard(pattern, s string, foldCase bool) bool {
+	same := func(a, b byte) bool {
+		if a == b {
+			return true
+		}
+		return foldCase && lower(a) == lower(b)
+	}
 	// Iterative glob with backtracking to the last *.
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+		case p < len(pattern) && (pattern[p] == '?' || same(pattern[p], s[i])):
 			p++
 			i++
 		case p < len(pattern) && pattern[p] == '*':
@@ -107,4 +111,11 @@ func wildcard(pattern, s string) bool {
 		p++
 	}
 	return p == len(pattern)
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -105,21 +105,31 @@ const (
 )
 
 // Authorize decides a request carrying token (the identity header's value)
-// for methodARN. "If the identity source is missing, empty, or does not
-// match the identity validation expression, API Gateway returns a 401
-// Unauthorized response without calling the authorizer Lambda function."
+// for methodARN. A missing token, or one the token validation expression
+// does not validate, is a 401 "returned by API Gateway without calling the
+// authorizer Lambda function"
+// (https://repost.aws/knowledge-center/api-gateway-401-error-lambda-authorizer).
+// Results are cached per token for authorizerResultTtlInSeconds: "If it
+// equals 0, authorization caching is disabled ... the default value is 300"
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html).
 func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Decision {
-	if token == "" || a.validation != nil && !a.validation.MatchString(token) {
+	if token == "" {
 		return Decision{Outcome: Unauthorized, Message: MessageUnauthorized}
 	}
-	now := a.now()
+	// Only tokens that matched the expression are cached, and the match
+	// depends on the token alone: a cache hit skips the regular expression,
+	// the most expensive step of a cached request.
 	if v, ok := a.cache.Load(token); ok {
 		e := v.(*entry)
-		if now.Before(e.expires) {
+		if a.now().Before(e.expires) {
 			return decide(e.result, methodARN, Decision{})
 		}
-		a.cache.CompareAndDelete(token, v)
-		a.entries.Add(-1)
+		if a.cache.CompareAndDelete(token, v) {
+			a.entries.Add(-1)
+		}
+	}
+	if a.validation != nil && !a.validation.MatchString(token) {
+		return Decision{Outcome: Unauthorized, Message: MessageUnauthorized}
 	}
 	type flightResult struct {
 		result   *Result
@@ -128,7 +138,9 @@ func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Dec
 	// Concurrent requests with one uncached token share one invocation.
 	v, _, shared := a.flight.Do(token, func() (any, error) {
 		start := time.Now()
-		result, failure := a.call(ctx, token, methodARN)
+		// Shared by every request waiting on this token: one client going
+		// away must not fail the others.
+		result, failure := a.call(context.WithoutCancel(ctx), token, methodARN)
 		d := Decision{Invoked: true, Latency: time.Since(start)}
 		if failure != nil {
 			failure.Invoked, failure.Latency = true, d.Latency
@@ -151,8 +163,9 @@ func (a *Authorizer) Authorize(ctx context.Context, token, methodARN string) Dec
 }
 
 func (a *Authorizer) store(token string, e *entry) {
-	// Bound the cache: past 100,000 tokens drop the expired ones.
-	if a.entries.Add(1) > 100_000 {
+	// Bound the cache: past 100,000 tokens, every 10,000th new one sweeps
+	// the expired ones out.
+	if n := a.entries.Add(1); n > 100_000 && n%10_000 == 0 {
 		now := a.now()
 		a.cache.Range(func(k, v any) bool {
 			if !now.Before(v.(*entry).expires) && a.cache.CompareAndDelete(k, v) {
