@@ -27,6 +27,7 @@ func BenchmarkSyncFromEmpty(b *testing.B) {
 	limits := controlplane.AWSLimits
 	limits.CreateAPIKeyPerSecond *= speedup
 	limits.TotalPerSecond *= speedup
+	limits.TotalBurst = int(float64(limits.TotalBurst) * speedup) // the same seconds of burst
 	pace := keyctl.Pace{CreateAPIKeyPerSecond: keyctl.AWSPace.CreateAPIKeyPerSecond * speedup, TotalPerSecond: keyctl.AWSPace.TotalPerSecond * speedup}
 	desired := rows(n, alternate)
 
