@@ -178,7 +178,18 @@ func (a *applier) apply(ctx context.Context, plan keyplan.Plan) error {
 	}); err != nil {
 		return err
 	}
-	// 2. Attributes: one UpdateApiKey per key with every patch it needs.
+	// 2. Deletes (-prune) first, so that they free the account's quota
+	// for the creates; paced at 5 per second like CreateApiKey.
+	if err := a.parallel(ctx, by[keyplan.Delete], func(ctx context.Context, ch keyplan.Change) error {
+		_, err := a.c.api.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(ch.KeyID)})
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("deleting key %s (%s): %w", ch.Name, ch.KeyID, err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// 3. Attributes: one UpdateApiKey per key with every patch it needs.
 	updates := map[string][]types.PatchOperation{}
 	var order []keyplan.Change
 	for _, k := range []keyplan.Kind{keyplan.Enable, keyplan.Disable, keyplan.Describe} {
@@ -200,18 +211,18 @@ func (a *applier) apply(ctx context.Context, plan keyplan.Plan) error {
 	}); err != nil {
 		return err
 	}
-	// 3. New keys.
+	// 4. New keys.
 	if err := a.create(ctx, by[keyplan.Create]); err != nil {
 		return err
 	}
-	// 4. Keys of ours in no plan.
+	// 5. Keys of ours in no plan.
 	for _, ch := range by[keyplan.Attach] {
 		if err := a.c.attach(ctx, a.inv.PlanIDs[ch.Plan], ch.KeyID); err != nil {
 			return fmt.Errorf("attaching key %s (%s) to plan %s: %w", ch.Name, ch.KeyID, ch.Plan, err)
 		}
 		progress.Add(1)
 	}
-	// 5. Moves, one at a time: detach, then attach (a key may be in one
+	// 6. Moves, one at a time: detach, then attach (a key may be in one
 	// plan per stage, so attaching first is refused: aws/aws-cdk#11876).
 	for _, ch := range by[keyplan.Move] {
 		window, err := a.c.move(ctx, ch.KeyID, a.planIDs(ch.FromPlans), a.inv.PlanIDs[ch.Plan])
@@ -221,14 +232,7 @@ func (a *applier) apply(ctx context.Context, plan keyplan.Plan) error {
 		a.windows = append(a.windows, window)
 		progress.Add(1)
 	}
-	// 6. Deletes (-prune), paced at 5 per second like CreateApiKey.
-	return a.parallel(ctx, by[keyplan.Delete], func(ctx context.Context, ch keyplan.Change) error {
-		_, err := a.c.api.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(ch.KeyID)})
-		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("deleting key %s (%s): %w", ch.Name, ch.KeyID, err)
-		}
-		return nil
-	})
+	return nil
 }
 
 func (a *applier) planIDs(names []string) []string {
