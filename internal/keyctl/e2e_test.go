@@ -341,6 +341,22 @@ func TestMoveRotateDisablePrune(t *testing.T) {
 		t.Errorf("the rotated key: %d; want 200", got)
 	}
 
+	// usage: the requests each key made today, per key of the row.
+	today := time.Now().UTC()
+	usage, err := c.Usage(ctx, name, today.AddDate(0, 0, -1), today)
+	if err != nil || len(usage) != 2 {
+		t.Fatalf("usage = %+v, %v", usage, err)
+	}
+	for _, u := range usage {
+		want := int64(1) // the 200 after rotate
+		if u.Key.Name == rotated.Name {
+			want = 2 // and the 200 after disable
+		}
+		if len(u.Days) != 2 || u.Days[1].Used != want || u.Days[0].Used != 0 || !u.Days[1].Day.Equal(today.Truncate(24*time.Hour)) {
+			t.Errorf("usage of %s = %+v; want %d requests today", u.Key.Name, u.Days, want)
+		}
+	}
+
 	// The CSV now says internal; a sync keeps the rotation and the retired
 	// key as they are.
 	desired[3].Plan = "internal"

@@ -216,9 +216,15 @@ func (c *Client) Usage(ctx context.Context, name string, from, to time.Time) ([]
 				if err != nil {
 					return nil, fmt.Errorf("usage of %s (%s): %w", k.Name, k.ID, err)
 				}
+				// The days count from the answer's startDate, which the
+				// service may have moved.
+				first := from
+				if d, err := time.Parse(time.DateOnly, aws.ToString(page.StartDate)); err == nil {
+					first = d
+				}
 				for i, day := range page.Items[k.ID] {
 					if len(day) == 2 {
-						ku.Days = append(ku.Days, DayUsage{Day: from.AddDate(0, 0, i), Used: day[0], Remaining: day[1]})
+						ku.Days = append(ku.Days, DayUsage{Day: first.AddDate(0, 0, i), Used: day[0], Remaining: day[1]})
 					}
 				}
 			}
