@@ -21,7 +21,7 @@ help:
 	@echo "make synth   synthesize every environment into cdk.out/ (keygate-dev, keygate-staging, keygate-prod)"
 	@echo "make test    run every test (config, authorizer, template assertions, golden snapshots)"
 	@echo "make diff    offline CloudFormation diff of the working tree against BASE (default: merge base with main)"
-	@echo "make lint    gofmt, go vet, actionlint on the workflows, CloudFormation validation of the templates"
+	@echo "make lint    gofmt, go mod tidy, go vet, actionlint (+ shellcheck if installed), CloudFormation validation of the templates"
 	@echo "make fuzz    fuzz the bearer parser for FUZZTIME per target (default $(FUZZTIME))"
 	@echo "make bench   authorizer benchmarks"
 	@echo "make bench-local  load the local gateway with vegeta: cold start, first uncached request, req/s and p50/p99"
@@ -49,8 +49,14 @@ bench: tools
 lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	@# go.mod and go.sum must be what go mod tidy makes them: a direct
+	@# dependency marked // indirect, or a stale go.sum line, shows here.
+	@tidy=$$(go mod tidy -diff 2>&1) || { echo "go.mod/go.sum are not tidy; run go mod tidy and commit:"; echo "$$tidy"; exit 1; }
 	go vet ./...
+	@# actionlint runs shellcheck on every run: step when shellcheck is on PATH
 	go tool actionlint
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh && echo "shellcheck: scripts/*.sh pass"; \
+	  else echo "shellcheck not installed: run: steps and scripts/*.sh not shell-checked (apt-get install shellcheck)"; fi
 	@# aws-cdk-lib's CloudFormation validation of every template (about 5 s)
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	  CDK_VALIDATION=true $(CDK) synth --quiet --output "$$out" >/dev/null && \

@@ -48,6 +48,7 @@ echo "synthesizing the working tree" >&2
 
 go build -o "$work/guard" ./cmd/guard
 guarded=0
+refused=0
 for head_template in "$work"/head-out/keygate-*.template.json; do
   stack=$(basename "$head_template" .template.json)
   base_template="$work/base-out/$stack.template.json"
@@ -64,12 +65,19 @@ for head_template in "$work"/head-out/keygate-*.template.json; do
   "$work/guard" -summary "$work/base-out" "$work/head-out" "$stack"
   if "$work/guard" "$work/base-out" "$work/head-out" "$stack"; then :; else
     status=$?
-    [ "$status" -eq 1 ] || exit "$status"
-    guarded=1
+    case "$status" in
+      1) guarded=1 ;;
+      3) refused=1 ;; # AWS would fail this deploy: reported, then exit 3 below
+      *) exit "$status" ;;
+    esac
   fi
   echo "$report"
 done
 
+if [ "$refused" -eq 1 ]; then
+  echo "make diff: a change AWS would refuse (REFUSE above; no label allows it): make it the way its message says" >&2
+  exit 3
+fi
 if [ "$guarded" -eq 1 ] && [ "${FAIL_ON:-}" = "replace" ]; then
   echo "make diff: guarded changes found (FAIL_ON=replace)" >&2
   exit 1

@@ -32,6 +32,8 @@ type GatewayStack struct {
 	UsagePlans UsagePlans
 	KeyStacks  []awscdk.NestedStack
 	Monitoring *Monitoring
+	// CustomDomain is nil where the environment has no domain.
+	CustomDomain *CustomDomain
 }
 
 // NewGatewayStack builds the stack of one environment.
@@ -73,6 +75,8 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		CloudWatchRole:              jsii.Bool(env.ManageCloudWatchRole),
 		CloudWatchRoleRemovalPolicy: cloudWatchRoleRemoval,
 		DefaultCorsPreflightOptions: corsPreflightOptions(env),
+		Policy:                      resourcePolicy(env),
+		DisableExecuteApiEndpoint:   disableExecuteAPIEndpoint(env),
 		DefaultMethodOptions: &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
 			Authorizer:        authorizer.Authorizer,
@@ -101,6 +105,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	addGatewayResponses(api, env)
 	acknowledgePreflightMethods(api)
 	if env.ManageCloudWatchRole {
+		boundWelcomeLogGroup(stack, env.Logging)
 		acknowledgeFinding(api.Node().FindChild(jsii.String("CloudWatchRole")), false, "AwsSolutions-IAM4",
 			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
 			"AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-wide API Gateway logging role; that role serves every API of the account and region, so it cannot be scoped to this stack's log groups")
@@ -118,13 +123,22 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		AccessLogGroup: accessLogGroup,
 	})
 
+	var customDomain *CustomDomain
+	if env.Domain != nil {
+		customDomain = newCustomDomain(stack, env, api, stage)
+	}
+
 	plans := NewUsagePlans(stack, &UsagePlansProps{Environment: env, API: api, Stage: stage})
 	keyStacks := NewAPIKeys(stack, env, plans)
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(description), Value: value})
 	}
-	output("ApiUrl", "Base URL of the "+env.StageName+" stage", api.Url())
+	apiURLDescription := "Base URL of the " + env.StageName + " stage"
+	if env.ExecuteAPIEndpointDisabled() {
+		apiURLDescription += " on the default endpoint, which is switched off (403): call CustomDomainUrl"
+	}
+	output("ApiUrl", apiURLDescription, api.Url())
 	output("AccessLogGroupName", "Access log group of the stage (one JSON line per request)", accessLogGroup.LogGroupName())
 	output("ExecutionLogGroupName", "Execution log group of the stage", executionLogGroup.LogGroupName())
 	output("AuthorizerFunctionName", "The bearer authorizer Lambda", authorizer.Function.FunctionName())
@@ -132,5 +146,5 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	for _, plan := range env.UsagePlans {
 		output(logicalID("UsagePlanId", plan.Name), "Usage plan id of "+plan.Name, plans[plan.Name].UsagePlanId())
 	}
-	return &GatewayStack{Stack: stack, API: api, Authorizer: authorizer, UsagePlans: plans, KeyStacks: keyStacks, Monitoring: monitoring}
+	return &GatewayStack{Stack: stack, API: api, Authorizer: authorizer, UsagePlans: plans, KeyStacks: keyStacks, Monitoring: monitoring, CustomDomain: customDomain}
 }

@@ -13,48 +13,65 @@ import (
 	"github.com/keygate/keygate/internal/config"
 )
 
-// accessLogFields are the access log's JSON keys and the $context variables
-// behind them. identity.apiKeyId is the key's id, never identity.apiKey (its
-// value); authorizer.principalId is the authorizer's fingerprint of the key.
-var accessLogFields = [][2]string{
-	{"requestId", "$context.requestId"},
-	{"extendedRequestId", "$context.extendedRequestId"},
-	{"requestTime", "$context.requestTime"},
-	{"httpMethod", "$context.httpMethod"},
-	{"path", "$context.path"},
-	{"resourcePath", "$context.resourcePath"},
-	{"protocol", "$context.protocol"},
-	{"status", "$context.status"},
-	{"responseLength", "$context.responseLength"},
-	{"responseLatency", "$context.responseLatency"},
-	{"integrationLatency", "$context.integrationLatency"},
-	{"integrationStatus", "$context.integration.status"},
-	{"sourceIp", "$context.identity.sourceIp"},
-	{"userAgent", "$context.identity.userAgent"},
-	{"apiKeyId", "$context.identity.apiKeyId"},
-	{"principalId", "$context.authorizer.principalId"},
-	{"authorizerError", "$context.authorizer.error"},
-	{"authorizerLatency", "$context.authorizer.integrationLatency"},
-	{"errorResponseType", "$context.error.responseType"},
-	{"errorMessage", "$context.error.message"},
-	{"xrayTraceId", "$context.xrayTraceId"},
+// AccessLogField is one key of the access log's JSON line and the $context
+// variable API Gateway substitutes for it.
+type AccessLogField struct {
+	Key      string
+	Variable string
+}
+
+// AccessLogFields are the access log line's fields.
+//
+// API Gateway substitutes $context variables as they are, unescaped, so a
+// value with a '"' or '\\' inside quotes breaks the line and CloudWatch's
+// metric filters skip it. Only variables whose values API Gateway or keygate
+// generate are written inside quotes (ids, times, numbers, enums, the method
+// and resource path of a matched route, the authorizer's fingerprint); values
+// a client controls are left out ($context.identity.userAgent,
+// $context.path). So is the error message, even as the already quoted
+// $context.error.messageString: for a request with an Authorization header to
+// an undefined path or method it quotes the whole header, API key included
+// (responses.go); errorResponseType says which error it was.
+// identity.apiKeyId is the key's id, never identity.apiKey (its value);
+// authorizer.principalId is the authorizer's fingerprint of the key.
+var AccessLogFields = []AccessLogField{
+	{Key: "requestId", Variable: "$context.requestId"},
+	{Key: "extendedRequestId", Variable: "$context.extendedRequestId"},
+	{Key: "requestTime", Variable: "$context.requestTime"},
+	{Key: "httpMethod", Variable: "$context.httpMethod"},
+	{Key: "resourcePath", Variable: "$context.resourcePath"},
+	{Key: "protocol", Variable: "$context.protocol"},
+	{Key: "tlsVersion", Variable: "$context.tlsVersion"},
+	{Key: "cipherSuite", Variable: "$context.cipherSuite"},
+	{Key: "status", Variable: "$context.status"},
+	{Key: "responseLength", Variable: "$context.responseLength"},
+	{Key: "responseLatency", Variable: "$context.responseLatency"},
+	{Key: "integrationLatency", Variable: "$context.integrationLatency"},
+	{Key: "integrationStatus", Variable: "$context.integration.status"},
+	{Key: "sourceIp", Variable: "$context.identity.sourceIp"},
+	{Key: "apiKeyId", Variable: "$context.identity.apiKeyId"},
+	{Key: "principalId", Variable: "$context.authorizer.principalId"},
+	{Key: "authorizerError", Variable: "$context.authorizer.error"},
+	{Key: "authorizerLatency", Variable: "$context.authorizer.integrationLatency"},
+	{Key: "errorResponseType", Variable: "$context.error.responseType"},
+	{Key: "xrayTraceId", Variable: "$context.xrayTraceId"},
 }
 
 // AccessLogFormat is the stage's access log line: one JSON object per request.
-// Every value is quoted, because API Gateway writes "-" for a variable with no
-// value (integrationLatency of a request the authorizer denied), which would
-// make an unquoted number invalid JSON.
+// Every value is quoted, because API Gateway writes "-" for a variable
+// with no value (integrationLatency of a request the authorizer denied),
+// which would make an unquoted number invalid JSON.
 func AccessLogFormat() string {
 	var b []byte
 	b = append(b, '{')
-	for i, field := range accessLogFields {
+	for i, field := range AccessLogFields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		key, _ := json.Marshal(field[0])
+		key, _ := json.Marshal(field.Key)
 		b = append(b, key...)
 		b = append(b, ':', '"')
-		b = append(b, field[1]...)
+		b = append(b, field.Variable...)
 		b = append(b, '"')
 	}
 	return string(append(b, '}'))
@@ -120,4 +137,32 @@ func newExecutionLogGroup(scope constructs.Construct, api awsapigateway.RestApi,
 	group := awslogs.NewLogGroup(scope, jsii.String("ExecutionLogGroup"), logGroupProps(logging, jsii.String(name)))
 	stage.Node().AddDependency(group)
 	return group
+}
+
+// WelcomeLogGroupName is the log group API Gateway writes a first line to
+// when an account's CloudWatch role is set, with no retention.
+const WelcomeLogGroupName = "/aws/apigateway/welcome"
+
+// boundWelcomeLogGroup gives the account's /aws/apigateway/welcome log group
+// the environment's retention. Only the environment that owns the account's
+// API Gateway CloudWatch role does this: there is one such group per account
+// and region. It is a LogRetention (create the group if missing, then set its
+// retention), not an AWS::Logs::LogGroup: the group already exists in every
+// account whose CloudWatch role was ever set, and creating an existing log
+// group fails the deploy ("already exists"). The group is left in place when
+// the stack goes: other APIs of the account log through the same role.
+func boundWelcomeLogGroup(scope constructs.Construct, logging config.Logging) awslogs.LogRetention {
+	retention := awslogs.NewLogRetention(scope, jsii.String("WelcomeLogGroupRetention"), &awslogs.LogRetentionProps{
+		LogGroupName:  jsii.String(WelcomeLogGroupName),
+		Retention:     retentionDays[logging.RetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// The provider is one Lambda per stack, named by CDK
+	// (aws-cdk-lib/aws-logs LogRetention).
+	provider := awscdk.Stack_Of(scope).Node().FindChild(jsii.String("LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a"))
+	acknowledgeFinding(provider, true, "AwsSolutions-IAM4", "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+		"CDK's LogRetention provider writes only its own logs with the managed basic execution policy; it runs once per deploy to set one log group's retention")
+	acknowledgeFinding(provider, true, "AwsSolutions-IAM5", "Resource::*",
+		"CDK's LogRetention provider needs logs:PutRetentionPolicy and logs:DeleteRetentionPolicy on a log group it may have to create first (/aws/apigateway/welcome), which CDK grants on every group")
+	return retention
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -92,7 +93,7 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 	m := &Monitoring{}
 	alarm := func(name, description string, metric awscloudwatch.IMetric, threshold float64) {
 		a := awscloudwatch.NewAlarm(scope, jsii.String(name), &awscloudwatch.AlarmProps{
-			AlarmName:          jsii.String(fmt.Sprintf("keygate-%s-%s", env.Name, name)),
+			AlarmName:          jsii.String(alarmNamePrefix(env) + name),
 			AlarmDescription:   jsii.String(description),
 			Metric:             metric,
 			Threshold:          jsii.Number(threshold),
@@ -119,6 +120,24 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		})
 		acknowledge(m.Topic, false, [2]string{"AwsSolutions-SNS2",
 			"CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and alarm notifications carry only alarm names and states (no request data or keys)"})
+		// EnforceSSL writes a topic policy, and a topic policy replaces
+		// SNS's default one: with only the TLS Deny in it, CloudWatch "is not
+		// authorized to perform: SNS:Publish … because no resource-based
+		// policy allows" (aws-solutions/automated-security-response-on-aws#43)
+		// and no alarm email ever arrives. Allow this environment's alarms,
+		// in this account and region, and no one else (the Amazon SNS
+		// developer guide's confused-deputy conditions).
+		m.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowThisEnvironmentsAlarmsToPublish"),
+			Effect:     awsiam.Effect_ALLOW,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  jsii.Strings(*m.Topic.TopicArn()),
+			Conditions: &map[string]any{
+				"ArnLike":      map[string]any{"aws:SourceArn": alarmARNPattern(env)},
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			},
+		}))
 		for _, email := range alarms.NotifyEmails {
 			m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 		}
@@ -139,7 +158,7 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		return awscloudwatch.NewGraphWidget(props)
 	}
 	m.Dashboard = awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName: jsii.String("keygate-" + env.Name),
+		DashboardName: DashboardName(env),
 	})
 	m.Dashboard.AddWidgets(
 		graph("Requests", []awscloudwatch.IMetric{requests}, nil),
@@ -152,11 +171,48 @@ func NewMonitoring(scope constructs.Construct, id string, props *MonitoringProps
 		}, nil),
 		graph("Authorizer invocations vs. cache", []awscloudwatch.IMetric{requests, authorizerInvocations}, []awscloudwatch.IMetric{cacheAnswered}),
 	)
+	throttledMetrics := []awscloudwatch.IMetric{throttled}
+	if env.WAFEnabled() {
+		// WAF's 429s never reach API Gateway's access log (AWS WAF
+		// developer guide, "Monitoring with Amazon CloudWatch": metrics
+		// by WebACL, Rule and Region, named by their metric names).
+		throttledMetrics = append(throttledMetrics, awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:  jsii.String("AWS/WAFV2"),
+			MetricName: jsii.String("BlockedRequests"),
+			DimensionsMap: &map[string]*string{
+				"WebACL": jsii.String(wafMetricName(env, "web-acl")),
+				"Rule":   jsii.String(wafMetricName(env, wafRateRuleMetric)),
+				"Region": awscdk.Aws_REGION(),
+			},
+			Statistic: jsii.String("Sum"),
+			Period:    period,
+			Label:     jsii.String("rate-limited by WAF (per source IP)"),
+		}))
+	}
 	m.Dashboard.AddWidgets(
-		graph("Throttled requests (429)", []awscloudwatch.IMetric{throttled}, nil),
+		graph("Throttled requests (429)", throttledMetrics, nil),
 		graph("Authorizer health", []awscloudwatch.IMetric{authorizerErrors, authorizerThrottles}, []awscloudwatch.IMetric{authorizerLatencyP99}),
 	)
 	return m
+}
+
+// alarmNamePrefix starts the name of every alarm of an environment. Alarm
+// names are unique per account and region, as is an environment's stack.
+func alarmNamePrefix(env config.Environment) string { return "keygate-" + env.Name + "-" }
+
+// alarmARNPattern matches the ARNs of an environment's alarms in the stack's
+// account and region.
+func alarmARNPattern(env config.Environment) *string {
+	return awscdk.Fn_Join(jsii.String(""), jsii.Strings(
+		"arn:", *awscdk.Aws_PARTITION(), ":cloudwatch:", *awscdk.Aws_REGION(), ":", *awscdk.Aws_ACCOUNT_ID(), ":alarm:", alarmNamePrefix(env)+"*"))
+}
+
+// DashboardName is the name of an environment's dashboard. Dashboards are
+// global per account ("CloudWatch dashboards": a name is unique in the
+// account, not the region), so the region is part of it: the same
+// environment deployed to two regions would otherwise collide.
+func DashboardName(env config.Environment) *string {
+	return awscdk.Fn_Join(jsii.String("-"), jsii.Strings("keygate", env.Name, *awscdk.Aws_REGION()))
 }
 
 // DashboardURL is the console address of a dashboard in the stack's region.

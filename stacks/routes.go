@@ -99,21 +99,30 @@ func newIntegration(scope constructs.Construct, api awsapigateway.RestApi, env c
 		}), nil
 	case config.IntegrationLambda:
 		id := fmt.Sprintf("Route%dFunction%s", routeIndex, method)
-		// SkipPermissions: CDK cannot grant on an imported function of an
-		// environment-agnostic stack; we grant below, scoped to this method.
+		// CDK grants API Gateway on an imported function itself (scoped to
+		// this method, path and stage) only where the stack's account is
+		// known and is the function's (config validation makes sure of the
+		// latter). In an environment-agnostic stack it cannot, so keygate
+		// grants the same scope itself; granting twice would only grow the
+		// function's resource policy toward Lambda's 20 KB limit.
+		// SkipPermissions silences CDK's warning for the agnostic case.
 		function := awslambda.Function_FromFunctionAttributes(scope, jsii.String(id), &awslambda.FunctionAttributes{
 			FunctionArn:     jsii.String(in.FunctionARN),
 			SkipPermissions: jsii.Bool(true),
 		})
-		awslambda.NewCfnPermission(scope, jsii.String(id+"Permission"), &awslambda.CfnPermissionProps{
-			Action:       jsii.String("lambda:InvokeFunction"),
-			FunctionName: jsii.String(in.FunctionARN),
-			Principal:    jsii.String("apigateway.amazonaws.com"),
-			SourceArn:    api.ArnForExecuteApi(jsii.String(permissionMethod(method)), jsii.String(permissionPath(route.Path)), api.DeploymentStage().StageName()),
-		})
+		if env.Account == "" {
+			awslambda.NewCfnPermission(scope, jsii.String(id+"Permission"), &awslambda.CfnPermissionProps{
+				Action:       jsii.String("lambda:InvokeFunction"),
+				FunctionName: jsii.String(in.FunctionARN),
+				Principal:    jsii.String("apigateway.amazonaws.com"),
+				SourceArn:    api.ArnForExecuteApi(jsii.String(permissionMethod(method)), jsii.String(permissionPath(route.Path)), api.DeploymentStage().StageName()),
+			})
+		}
 		return awsapigateway.NewLambdaIntegration(function, &awsapigateway.LambdaIntegrationOptions{
 			Proxy:   jsii.Bool(true),
 			Timeout: timeout,
+			// No console test-invoke grant: one permission per method.
+			AllowTestInvoke: jsii.Bool(false),
 		}), nil
 	default: // config.IntegrationMock
 		status := in.StatusCode

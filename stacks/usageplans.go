@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -40,7 +41,11 @@ func KeyStackID(shard int) string { return fmt.Sprintf("ApiKeys%02d", shard) }
 func NewUsagePlans(scope constructs.Construct, props *UsagePlansProps) UsagePlans {
 	env := props.Environment
 	plans := UsagePlans{}
-	for _, plan := range env.UsagePlans {
+	// In name order, one after another: UpdateUsagePlan is limited to one
+	// request every 20 seconds per account ("Amazon API Gateway quotas"), and
+	// a change to the stage updates every plan bound to it.
+	var previous awsapigateway.UsagePlan
+	for _, plan := range slices.SortedFunc(slices.Values(env.UsagePlans), func(a, b config.UsagePlan) int { return strings.Compare(a.Name, b.Name) }) {
 		var quota *awsapigateway.QuotaSettings
 		if plan.Quota != nil {
 			quota = &awsapigateway.QuotaSettings{
@@ -62,6 +67,10 @@ func NewUsagePlans(scope constructs.Construct, props *UsagePlansProps) UsagePlan
 		// Without this, CloudFormation may create the plan before the stage
 		// exists and the deploy fails with "Invalid API Stage".
 		usagePlan.Node().AddDependency(props.Stage)
+		if previous != nil {
+			usagePlan.Node().AddDependency(previous)
+		}
+		previous = usagePlan
 		plans[plan.Name] = usagePlan
 	}
 	return plans
@@ -84,13 +93,18 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 
 	var stacks []awscdk.NestedStack
 	for _, shard := range shards {
+		keys := byShard[shard]
+		// Sorted by name: the creation chains below follow names only.
+		slices.SortFunc(keys, func(a, b config.APIKey) int { return strings.Compare(a.Name, b.Name) })
 		// The plan ids go in as parameters named after the plans, not as
 		// CDK's automatic cross-stack references (named after construct
 		// paths): a refactor of the parent must not rename them, or every
 		// attachment in the shard would look replaced.
 		parameters := map[string]*string{}
-		for _, key := range byShard[shard] {
-			parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+		for _, key := range keys {
+			if !key.Detached {
+				parameters[UsagePlanParameterName(key.Plan)] = plans[key.Plan].UsagePlanId()
+			}
 		}
 		nested := awscdk.NewNestedStack(scope, jsii.String(KeyStackID(shard)), &awscdk.NestedStackProps{
 			Description: jsii.String(fmt.Sprintf("keygate %s: API keys of shard %d of %d", env.Name, shard, config.KeyShardCount)),
@@ -104,24 +118,67 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 				Description: jsii.String("Usage plan id"),
 			}).ValueAsString()
 		}
-		for _, key := range byShard[shard] {
-			newAPIKey(nested, env, key, planIDs[UsagePlanParameterName(key.Plan)])
+		var previous *apiKeyResources
+		for _, key := range keys {
+			current := newAPIKey(nested, env, key, planIDs[UsagePlanParameterName(key.Plan)])
+			if previous != nil {
+				chainAfter(current, previous)
+				if current.Attachment == nil {
+					// A detached key has none: the next attachment waits
+					// for the last one there is.
+					current = &apiKeyResources{Key: current.Key, Attachment: previous.Attachment}
+				}
+			}
+			previous = current
+		}
+		// One key stack at a time: with the chains inside each stack, no
+		// two attachments (and no two keys) of this environment are ever
+		// created, or deleted, at once.
+		if len(stacks) > 0 {
+			nested.NestedStackResource().AddResourceDependency(stacks[len(stacks)-1].NestedStackResource(), nil)
 		}
 		stacks = append(stacks, nested)
 	}
 	return stacks
 }
 
+// apiKeyResources are the two resources of one configured key.
+type apiKeyResources struct {
+	Key        awsapigateway.CfnApiKey
+	Attachment awsapigateway.CfnUsagePlanKey
+}
+
+// chainAfter makes a key and its attachment wait for the previous key's.
+//
+// API Gateway runs CreateUsagePlanKey one at a time per account and region:
+// concurrent calls fail with 409 "Unable to complete operation due to
+// concurrent modification", which CloudFormation does not retry (AWS
+// support's advice in serverless/serverless#12065 is a DependsOn chain).
+// CreateApiKey is limited to 5 requests per second per account, not
+// adjustable ("Amazon API Gateway quotas"; ApiKey fails with 429 in
+// aws-cloudformation/cloudformation-coverage-roadmap#588). So keys form one
+// chain and attachments another, in name order: adding or removing a key
+// changes only its successor's DependsOn, which is not a property and
+// replaces nothing.
+func chainAfter(current, previous *apiKeyResources) {
+	current.Key.AddResourceDependency(previous.Key, nil)
+	if current.Attachment != nil && previous.Attachment != nil { // nil: a detached key
+		current.Attachment.AddResourceDependency(previous.Attachment, nil)
+	}
+}
+
 // UsagePlanParameterName is the nested key stacks' parameter carrying the
 // id of the usage plan with this name.
 func UsagePlanParameterName(planName string) string { return logicalID("UsagePlanId", planName) }
 
-func newAPIKey(scope constructs.Construct, env config.Environment, key config.APIKey, usagePlanID *string) {
+func newAPIKey(scope constructs.Construct, env config.Environment, key config.APIKey, usagePlanID *string) *apiKeyResources {
 	var value *string
 	if key.SecretName != "" {
 		// A dynamic reference: CloudFormation reads the secret at deploy
 		// time, so the value is never in the template.
-		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), nil).UnsafeUnwrap()
+		// secretJsonKey fills the json-key segment,
+		// {{resolve:secretsmanager:NAME:SecretString:FIELD::}}.
+		value = awscdk.SecretValue_SecretsManager(jsii.String(key.SecretName), &awscdk.SecretsManagerSecretOptions{JsonField: optional(key.SecretJSONKey)}).UnsafeUnwrap()
 	}
 	description := key.Description
 	if description == "" {
@@ -138,7 +195,16 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	// one is kept in API Gateway so that it can be restored.
 	apiKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 
-	keyID := apiKey.AttrApiKeyId()
+	if key.Detached {
+		// Step 1 of a move to another plan: the key stays, unattached,
+		// because API Gateway refuses a key in two plans of one stage and
+		// CloudFormation attaches before it detaches (aws/aws-cdk#11876).
+		return &apiKeyResources{Key: apiKey}
+	}
+	// Ref, not Fn::GetAtt APIKeyId: some regions refuse that attribute
+	// ("resource does not support attribute type APIKeyId in Fn::GetAtt",
+	// aws/serverless-application-model#2779); Ref is the key id everywhere.
+	keyID := apiKey.Ref()
 	attachment := awsapigateway.NewCfnUsagePlanKey(scope, jsii.String("PlanKey-"+key.Name), &awsapigateway.CfnUsagePlanKeyProps{
 		KeyId:       keyID,
 		KeyType:     jsii.String("API_KEY"),
@@ -151,6 +217,7 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 		Value:       keyID,
 	})
 	output.OverrideLogicalId(jsii.String(logicalID("ApiKeyId", key.Name)))
+	return &apiKeyResources{Key: apiKey, Attachment: attachment}
 }
 
 func optional(s string) *string {

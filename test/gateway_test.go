@@ -51,7 +51,7 @@ func TestAuthorizerInvokesTheBundledFunction(t *testing.T) {
 	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
 		apiID, _ := tpl.Only(t, "AWS::ApiGateway::RestApi")
 		authorizerID, authorizer := tpl.Only(t, "AWS::ApiGateway::Authorizer")
-		functionID, function := tpl.Only(t, "AWS::Lambda::Function")
+		functionID, function := tpl.AuthorizerFunction(t)
 
 		p := authorizer.Properties
 		if p["Type"] != "TOKEN" || p["IdentitySource"] != "method.request.header.Authorization" {
@@ -162,15 +162,20 @@ func TestStageLogsTracesAndThrottles(t *testing.T) {
 		for _, v := range fields {
 			values[v] = true
 		}
-		for _, v := range []string{"requestId", "extendedRequestId", "requestTime", "httpMethod", "path", "resourcePath", "status",
+		for _, v := range []string{"requestId", "extendedRequestId", "requestTime", "httpMethod", "resourcePath", "status",
 			"responseLatency", "integrationLatency", "identity.sourceIp", "identity.apiKeyId", "authorizer.principalId",
-			"authorizer.error", "error.responseType", "xrayTraceId"} {
+			"authorizer.error", "error.responseType", "xrayTraceId", "tlsVersion", "cipherSuite"} {
 			if !values["$context."+v] {
 				t.Errorf("access log lacks $context.%s", v)
 			}
 		}
 		if values["$context.identity.apiKey"] {
 			t.Error("access log must not contain $context.identity.apiKey: that is the key's value")
+		}
+		// The error message can quote the Authorization header
+		// (serverless/serverless#3205).
+		if strings.Contains(format, "$context.error.message") {
+			t.Error("access log must not contain the error message: it can quote the Authorization header, key included")
 		}
 
 		// Method settings for every synth.Resource and method.
@@ -304,7 +309,7 @@ func TestAuthorizerIsBuiltOncePerSynth(t *testing.T) {
 	// …and all three stacks deploy the same asset.
 	keys := map[string]bool{}
 	for name, tpl := range a.Templates {
-		_, function := tpl.Only(t, "AWS::Lambda::Function")
+		_, function := tpl.AuthorizerFunction(t)
 		key, _ := synth.Prop(function.Properties, "Code.S3Key").(string)
 		keys[key] = true
 		if len(keys) != 1 {

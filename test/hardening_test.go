@@ -62,7 +62,7 @@ func TestRulePacksHaveNoUnacknowledgedFindings(t *testing.T) {
 
 func TestAuthorizerRoleWritesOnlyItsOwnLogs(t *testing.T) {
 	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
-		functionID, function := tpl.Only(t, "AWS::Lambda::Function")
+		functionID, function := tpl.AuthorizerFunction(t)
 		roleID := synth.Ref(function.Properties["Role"])
 		role := tpl.Resources[roleID]
 		if role.Type != "AWS::IAM::Role" {
@@ -108,7 +108,8 @@ func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
 			if synth.Ref(r.Properties["RestApiId"]) != apiID {
 				t.Errorf("gateway response %s belongs to %v", id, r.Properties["RestApiId"])
 			}
-			if synth.At(r.Properties, "ResponseTemplates", "application/json") != stacks.GatewayResponseBody {
+			fixed := stacks.FixedGatewayResponseMessages()[r.Properties["ResponseType"].(string)]
+			if synth.At(r.Properties, "ResponseTemplates", "application/json") != stacks.GatewayResponseBody(fixed) {
 				t.Errorf("gateway response %s body = %v", id, synth.At(r.Properties, "ResponseTemplates", "application/json"))
 			}
 			origin := synth.At(r.Properties, "ResponseParameters", "gatewayresponse.header.Access-Control-Allow-Origin")
@@ -122,6 +123,7 @@ func TestGatewayResponsesAreJSONWithTheBearerChallenge(t *testing.T) {
 		for responseType, status := range map[string]any{
 			"UNAUTHORIZED": "401", "ACCESS_DENIED": "403", "INVALID_API_KEY": "403",
 			"THROTTLED": "429", "QUOTA_EXCEEDED": "429", "DEFAULT_4XX": nil, "DEFAULT_5XX": nil,
+			"MISSING_AUTHENTICATION_TOKEN": nil, "INVALID_SIGNATURE": nil, "EXPIRED_TOKEN": nil,
 		} {
 			r, ok := byType[responseType]
 			if !ok {
@@ -192,7 +194,7 @@ func TestWebACLGuardsTheStageWhereEnabled(t *testing.T) {
 			t.Errorf("rules = %v, want %s", names, want)
 		}
 		rate := synth.Prop(rules[0], "Statement.RateBasedStatement")
-		if synth.Prop(rate, "Limit") != float64(env.WAF.RateLimitPerIP) || synth.Prop(rate, "AggregateKeyType") != "IP" || synth.Prop(rules[0], "Action.Block") == nil {
+		if synth.Prop(rate, "Limit") != float64(env.WAFRateLimit()) || synth.Prop(rate, "AggregateKeyType") != "IP" || synth.Prop(rules[0], "Action.Block") == nil {
 			t.Errorf("rate rule = %s", synth.ToJSON(rules[0]))
 		}
 	})
@@ -200,7 +202,7 @@ func TestWebACLGuardsTheStageWhereEnabled(t *testing.T) {
 
 func TestAlarmsWatchTheStageAndTheAuthorizer(t *testing.T) {
 	eachEnvironment(t, func(t *testing.T, env config.Environment, tpl *synth.Template) {
-		functionID, _ := tpl.Only(t, "AWS::Lambda::Function")
+		functionID, _ := tpl.AuthorizerFunction(t)
 		alarms := map[string]synth.Resource{}
 		for _, id := range tpl.OfType("AWS::CloudWatch::Alarm") {
 			r := tpl.Resources[id]

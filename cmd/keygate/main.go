@@ -1,6 +1,7 @@
 // Command keygate is keygate's tool box, one subcommand per job:
 //
 //	keygate local [-env dev] [-addr 127.0.0.1:8787] [-keys FILE] [-assembly cdk.out]
+//	keygate guard [-json] [-allow FILE] BASE HEAD [STACK]
 //
 // Run `keygate help` for the list.
 package main
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	guardcli "github.com/keygate/keygate/internal/guard/cli"
 )
 
 // command is one subcommand: run gets the arguments after its name and
@@ -21,6 +24,7 @@ type command struct {
 // commands is the subcommand table.
 var commands = []command{
 	{"local", "serve an environment's synthesized API on this machine with API Gateway's semantics", runLocal},
+	{"guard", "compare two syntheses of a stack and refuse what would replace or delete what clients depend on", guardcli.Run},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

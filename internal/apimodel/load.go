@@ -260,6 +260,7 @@ func (l *loader) loadRoot(s *scope) error {
 	apiProps := s.tpl.Resources[apiID].Properties
 	l.api.Name, _ = l.str(s, apiProps["Name"])
 	l.api.APIKeySource, _ = apiProps["ApiKeySourceType"].(string)
+	l.api.Policy = apiProps["Policy"]
 	if l.api.APIKeySource == "" {
 		l.api.APIKeySource = "HEADER"
 	}

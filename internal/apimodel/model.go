@@ -34,6 +34,10 @@ type API struct {
 	GatewayResponses map[string]*GatewayResponse
 	UsagePlans       []*UsagePlan
 	Keys             []*APIKey
+
+	// Policy is the RestApi's resource policy as the template has it (a
+	// decoded JSON object, or a string); nil without one.
+	Policy any
 }
 
 // Stage is the API's deployed stage.

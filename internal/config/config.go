@@ -4,6 +4,8 @@
 // single construct.
 package config
 
+import "math"
+
 // Config is the whole keygate configuration: one Environment per stack.
 type Config struct {
 	// Environments in a stable order (sorted by name), so that the app
@@ -25,9 +27,13 @@ type Environment struct {
 	// Production turns on the rules that protect live traffic (no data trace).
 	Production bool `json:"production"`
 
-	StageName string   `json:"stageName" required:"true"`
-	Throttle  Throttle `json:"throttle" required:"true"`
-	Logging   Logging  `json:"logging" required:"true"`
+	StageName string `json:"stageName" required:"true"`
+	// Throttle becomes the stage's */* method settings, which limit each
+	// method (all clients together), not the stage as a whole: "Per-API,
+	// per-stage throttling limits are applied at the API method level for a
+	// stage" (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+	Throttle Throttle `json:"throttle" required:"true"`
+	Logging  Logging  `json:"logging" required:"true"`
 
 	// AuthorizerCacheTTLSeconds is how long API Gateway caches an authorizer
 	// decision per token (0 disables the cache; API Gateway allows 0–3600).
@@ -37,12 +43,21 @@ type Environment struct {
 	// AWS::ApiGateway::Account (the role API Gateway writes execution logs
 	// with). There is one per account and region, so only one stack may own it.
 	ManageCloudWatchRole bool `json:"manageCloudWatchRole"`
+	// CloudWatchRoleManagedOutside says the account+region's API Gateway
+	// CloudWatch role is set outside keygate (a landing zone, another
+	// stack), so no environment of it needs ManageCloudWatchRole.
+	CloudWatchRoleManagedOutside bool `json:"cloudWatchRoleManagedOutside"`
 
 	// CORS, WAF and Alarms have defaults (see Defaults); a key set in
 	// cdk.json replaces only that one value.
 	CORS   CORS   `json:"cors"`
 	WAF    WAF    `json:"waf"`
 	Alarms Alarms `json:"alarms"`
+
+	// Domain is the optional custom domain name (see domain.go); SourceIPs
+	// restrict which client addresses may call the API.
+	Domain    *Domain   `json:"domain"`
+	SourceIPs SourceIPs `json:"sourceIps"`
 
 	UsagePlans []UsagePlan       `json:"usagePlans" required:"true"`
 	APIKeys    []APIKey          `json:"apiKeys"`
@@ -138,8 +153,16 @@ type APIKey struct {
 	Enabled *bool  `json:"enabled"`
 	// SecretName is the name (not the value) of a Secrets Manager secret whose
 	// SecretString is the key value to import.
-	SecretName  string `json:"secretName"`
-	Description string `json:"description"`
+	SecretName string `json:"secretName"`
+	// SecretJSONKey, with SecretName, names the field of a JSON secret that
+	// holds the key value: without it the whole SecretString is the value.
+	SecretJSONKey string `json:"secretJsonKey"`
+	Description   string `json:"description"`
+	// Detached keeps the key but attaches it to no usage plan (its clients
+	// get 403). It is step 1 of moving a key to another plan: API Gateway
+	// refuses a key in two plans of one stage, and CloudFormation would
+	// attach it to the new plan before detaching it from the old one.
+	Detached bool `json:"detached"`
 }
 
 // IsEnabled is Enabled with its default (true) applied.
@@ -192,9 +215,41 @@ func (c CORS) Enabled() bool { return len(c.AllowedOrigins) > 0 }
 type WAF struct {
 	// Enabled defaults to the environment's Production flag.
 	Enabled *bool `json:"enabled"`
-	// RateLimitPerIP is how many requests one source IP may make in any
-	// 5-minute window before WAF blocks it.
+	// RateLimitPerIP is how many requests one source IP may make in one
+	// evaluation window before WAF answers it 429. Unset (0), it is derived
+	// from the plans (see MinWAFRateLimit); set, it may not be lower.
 	RateLimitPerIP int `json:"rateLimitPerIp"`
+	// EvaluationWindowSeconds is the window the rate is counted over: 60,
+	// 120, 300 (default) or 600, as WAF allows.
+	EvaluationWindowSeconds int `json:"evaluationWindowSeconds"`
+	// CountOnlyRules are rules of the AWS managed common rule set that only
+	// count instead of blocking. The default, SizeRestrictions_BODY (bodies
+	// over 8 KB) and NoUserAgent_HEADER (no User-Agent), would block
+	// ordinary API clients; [] blocks with every rule.
+	CountOnlyRules []string `json:"countOnlyRules"`
+}
+
+// WAFRateLimit is the rate-based rule's limit: RateLimitPerIP, or the lowest
+// that never blocks a client within its plan.
+func (e Environment) WAFRateLimit() int {
+	if e.WAF.RateLimitPerIP > 0 {
+		return e.WAF.RateLimitPerIP
+	}
+	return max(e.MinWAFRateLimit(), minWAFRateLimit)
+}
+
+// MinWAFRateLimit is the most requests one key may make in one WAF
+// evaluation window within the most generous plan: a full bucket (burst)
+// and then the steady rate for the rest of the window. A lower per-IP limit
+// would block a client with one key that its plan still allows, and since
+// several keys may share one address (NAT), it is a floor, not a target.
+func (e Environment) MinWAFRateLimit() int {
+	most := 0
+	for _, plan := range e.UsagePlans {
+		n := plan.Throttle.BurstLimit + int(math.Ceil(plan.Throttle.RateLimit*float64(e.WAF.EvaluationWindowSeconds)))
+		most = max(most, n)
+	}
+	return most
 }
 
 // Alarms are the CloudWatch alarm thresholds of an environment.
@@ -221,7 +276,7 @@ type Alarms struct {
 // does not set.
 func Defaults() Environment {
 	return Environment{
-		WAF: WAF{RateLimitPerIP: 2000},
+		WAF: WAF{EvaluationWindowSeconds: 300, CountOnlyRules: []string{"SizeRestrictions_BODY", "NoUserAgent_HEADER"}},
 		Alarms: Alarms{
 			ServerErrorRatePercent:     1,
 			ClientErrorRatePercent:     25,

@@ -24,14 +24,18 @@ const validJSON = `{
     ],
     "routes": [
       {"path": "/health", "methods": ["GET"], "integration": {"type": "mock", "body": "{}"}},
-      {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}},
-      {"path": "/pay/{proxy+}", "methods": ["ANY"], "integration": {"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:pay"}}
+      {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}}
     ]
   },
   "environments": {
     "dev": {"stageName": "dev", "account": "111111111111", "region": "eu-west-1", "manageCloudWatchRole": true, "logging": {"dataTrace": true}},
     "prod": {"stageName": "prod", "production": true, "account": "123456789012", "region": "eu-west-1",
-             "manageCloudWatchRole": true, "authorizerCacheTtlSeconds": 0, "tags": {"team": "platform"}}
+             "manageCloudWatchRole": true, "authorizerCacheTtlSeconds": 0, "tags": {"team": "platform"},
+             "routes": [
+               {"path": "/health", "methods": ["GET"], "integration": {"type": "mock", "body": "{}"}},
+               {"path": "/orders/{id}", "methods": ["GET", "DELETE"], "integration": {"type": "http", "url": "https://orders.example.com/orders/{id}", "timeoutMillis": 5000}},
+               {"path": "/pay/{proxy+}", "methods": ["ANY"], "integration": {"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:pay"}}
+             ]}
   }
 }`
 
@@ -112,7 +116,7 @@ func TestParseValidConfig(t *testing.T) {
 		t.Errorf("usage plans = %+v", prod.UsagePlans)
 	}
 	// Optional settings get their defaults; WAF is on where production is.
-	if !prod.WAFEnabled() || dev.WAFEnabled() || prod.WAF.RateLimitPerIP != 2000 || prod.Alarms.LatencyP99Millis != Defaults().Alarms.LatencyP99Millis {
+	if !prod.WAFEnabled() || dev.WAFEnabled() || prod.WAFRateLimit() != prod.MinWAFRateLimit() || prod.WAF.EvaluationWindowSeconds != 300 || prod.Alarms.LatencyP99Millis != Defaults().Alarms.LatencyP99Millis {
 		t.Errorf("defaults: prod WAF %v (%+v), dev WAF %v, alarms %+v", prod.WAFEnabled(), prod.WAF, dev.WAFEnabled(), prod.Alarms)
 	}
 	if prod.Tags["team"] != "platform" || dev.Tags != nil {
@@ -252,10 +256,6 @@ func TestParseCrossReferences(t *testing.T) {
 		change func(env map[string]any)
 		want   string
 	}{
-		{"plan above the stage limit", func(env map[string]any) {
-			env["usagePlans"] = []any{map[string]any{"name": "big", "throttle": map[string]any{"rateLimit": 1000, "burstLimit": 1000}}}
-			env["apiKeys"] = []any{}
-		}, "environments.dev.usagePlans[0].throttle.rateLimit: 1000 exceeds the stage's rateLimit (100)"},
 		{"duplicate plan", func(env map[string]any) {
 			p := map[string]any{"name": "p", "throttle": map[string]any{"rateLimit": 1, "burstLimit": 1}}
 			env["usagePlans"] = []any{p, p}
@@ -347,7 +347,7 @@ func TestFromContextOverrides(t *testing.T) {
 		"keygate.environments.prod.logging.retentionDays": "90",
 		"keygate.environments.dev.apiKeys":                `[{"name": "only", "plan": "standard"}]`,
 		// Strings that look like JSON stay strings where the schema says so.
-		"keygate.environments.prod.account":    "210987654321",
+		"keygate.environments.dev.account":     "210987654321",
 		"keygate.environments.prod.tags.audit": "true",
 		"keygate.environments.dev.stageName":   "2024",
 		"@aws-cdk/core:someFlag":               true,
@@ -359,9 +359,9 @@ func TestFromContextOverrides(t *testing.T) {
 	prod, _ := cfg.Environment("prod")
 	dev, _ := cfg.Environment("dev")
 	if prod.Logging.RetentionDays != 90 || dev.StageName != "2024" || len(dev.APIKeys) != 1 || dev.APIKeys[0].Name != "only" ||
-		prod.Account != "210987654321" || prod.Tags["audit"] != "true" {
-		t.Errorf("overrides not applied: prod retention %d, account %q, tags %v, dev stage %q, dev keys %+v",
-			prod.Logging.RetentionDays, prod.Account, prod.Tags, dev.StageName, dev.APIKeys)
+		dev.Account != "210987654321" || prod.Tags["audit"] != "true" {
+		t.Errorf("overrides not applied: prod retention %d, dev account %q, tags %v, dev stage %q, dev keys %+v",
+			prod.Logging.RetentionDays, dev.Account, prod.Tags, dev.StageName, dev.APIKeys)
 	}
 	// The override must not leak into the caller's context value.
 	if keygate.(map[string]any)["environments"].(map[string]any)["dev"].(map[string]any)["stageName"] != "dev" {
@@ -375,7 +375,7 @@ func TestFromContextOverrides(t *testing.T) {
 	_, err = FromContext(map[string]any{})
 	assertErrors(t, err, "keygate: is missing from the CDK context")
 	_, err = FromContext(map[string]any{"keygate": keygate, "keygate.defaults.routes.7.path": "/x"})
-	assertErrors(t, err, `keygate.defaults.routes.7.path: "7" is not an index of a list of 3; use 0 to 2`)
+	assertErrors(t, err, `keygate.defaults.routes.7.path: "7" is not an index of a list of 2; use 0 to 1`)
 }
 
 func TestShippedCDKJSONIsValid(t *testing.T) {
@@ -439,4 +439,134 @@ func TestTooManyKeysInOneShard(t *testing.T) {
 	}
 	_, err := ParseJSON([]byte(withChange(t, "environments.dev.apiKeys", keys)))
 	assertErrors(t, err, "environments.dev.apiKeys: 201 keys fall into key stack 0 (at most 200 fit a CloudFormation template)")
+}
+
+// WAF's rate-based rule blocks per source IP with a 403 that clients cannot
+// tell from a bad key. Its limit must let a client use its whole plan.
+func TestWAFDoesNotBlockClientsWithinTheirPlan(t *testing.T) {
+	env := Environment{
+		WAF: WAF{EvaluationWindowSeconds: 300},
+		UsagePlans: []UsagePlan{
+			{Name: "small", Throttle: Throttle{RateLimit: 2, BurstLimit: 5}},
+			{Name: "large", Throttle: Throttle{RateLimit: 50, BurstLimit: 100}},
+		},
+	}
+	// 100 at once, then 50/s for 300 s.
+	if got, want := env.MinWAFRateLimit(), 100+50*300; got != want {
+		t.Errorf("MinWAFRateLimit = %d, want %d", got, want)
+	}
+	if got := env.WAFRateLimit(); got != env.MinWAFRateLimit() {
+		t.Errorf("derived WAFRateLimit = %d, want the plans' floor %d", got, env.MinWAFRateLimit())
+	}
+	env.WAF.EvaluationWindowSeconds = 60
+	if got, want := env.MinWAFRateLimit(), 100+50*60; got != want {
+		t.Errorf("MinWAFRateLimit over 60 s = %d, want %d", got, want)
+	}
+
+	errs := validateWAF("environments.prod.waf", Environment{
+		WAF:        WAF{RateLimitPerIP: 2000, EvaluationWindowSeconds: 300},
+		UsagePlans: env.UsagePlans,
+	})
+	want := "environments.prod.waf.rateLimitPerIp: 2000 would block a single key within its plan: the most generous plan allows 15100 requests (burst plus rate) per 300-second window; raise it to at least 15100"
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) {
+		t.Errorf("errors = %v, want one starting %q", errs, want)
+	}
+	errs = validateWAF("w", Environment{WAF: WAF{EvaluationWindowSeconds: 30, CountOnlyRules: []string{"SizeRestrictions_Body", "NoUserAgent_HEADER", "NoUserAgent_HEADER"}}})
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Path)
+	}
+	if strings.Join(got, " ") != "w.evaluationWindowSeconds w.countOnlyRules[0] w.countOnlyRules[2]" {
+		t.Errorf("errors = %v", errs)
+	}
+}
+
+// A first deploy creates every resource of the hierarchy in one operation:
+// CloudFormation allows 2,500, and 60 dynamic references per template.
+func TestTooManyKeysForOneCloudFormationOperationFailsConfig(t *testing.T) {
+	if got := MaxCloudFormationKeys*resourcesPerKey + KeyShardCount + CloudFormationMaxResourcesPerTemplate; got > CloudFormationMaxResourcesPerOperation {
+		t.Fatalf("the cap allows %d resources in a first deploy", got)
+	}
+	env := Environment{}
+	for i := range MaxCloudFormationKeys + 1 {
+		env.APIKeys = append(env.APIKeys, APIKey{Name: fmt.Sprintf("k%d", i), Plan: "p"})
+	}
+	errs := validateCloudFormationLimits("environments.dev", env)
+	if len(errs) != 1 || errs[0].Path != "environments.dev.apiKeys" || !strings.Contains(errs[0].Msg, "keygate keys") {
+		t.Errorf("errors = %v", errs)
+	}
+	env.APIKeys = env.APIKeys[:MaxCloudFormationKeys]
+	if errs := validateCloudFormationLimits("environments.dev", env); len(errs) != 0 {
+		t.Errorf("at the cap: %v", errs)
+	}
+}
+
+func TestTooManyImportedKeysInOneKeyStackFailsConfig(t *testing.T) {
+	env := Environment{}
+	// Names that all fall into the same key stack.
+	for i := 0; len(env.APIKeys) <= CloudFormationMaxDynamicReferences; i++ {
+		name := fmt.Sprintf("imported-%d", i)
+		if KeyShard(name) == 7 {
+			env.APIKeys = append(env.APIKeys, APIKey{Name: name, Plan: "p", SecretName: "s/" + name})
+		}
+	}
+	errs := validateCloudFormationLimits("environments.dev", env)
+	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "key stack 7, whose template may hold at most 60 dynamic references") {
+		t.Fatalf("errors = %v", errs)
+	}
+	// The same keys without secrets are fine.
+	for i := range env.APIKeys {
+		env.APIKeys[i].SecretName = ""
+	}
+	if errs := validateCloudFormationLimits("environments.dev", env); len(errs) != 0 {
+		t.Errorf("without secrets: %v", errs)
+	}
+}
+
+// CloudFormation cannot create an invoke permission for a function in
+// another region or account (aws/aws-cdk#11826): refused before synth.
+func TestLambdaRouteInAnotherRegionOrAccountFailsConfig(t *testing.T) {
+	route := func(arn string) Route {
+		return Route{Path: "/p", Methods: []string{"ANY"}, Integration: Integration{Type: IntegrationLambda, FunctionARN: arn}}
+	}
+	env := Environment{Account: "123456789012", Region: "eu-west-1", Routes: []Route{
+		route("arn:aws:lambda:eu-west-1:123456789012:function:same"),
+		route("arn:aws:lambda:us-east-1:123456789012:function:elsewhere"),
+		route("arn:aws:lambda:eu-west-1:999999999999:function:foreign"),
+	}}
+	errs := validateLambdaRoutesReachable("environments.prod", env)
+	if len(errs) != 2 || errs[0].Path != "environments.prod.routes[1].integration.functionArn" || !strings.Contains(errs[0].Msg, "region us-east-1") ||
+		errs[1].Path != "environments.prod.routes[2].integration.functionArn" || !strings.Contains(errs[1].Msg, "account 999999999999") {
+		t.Errorf("errors = %v", errs)
+	}
+	// An environment-agnostic stack cannot be checked: nothing refused.
+	env.Account, env.Region = "", ""
+	if errs := validateLambdaRoutesReachable("environments.prod", env); len(errs) != 0 {
+		t.Errorf("agnostic: %v", errs)
+	}
+}
+
+// API key values are unique per account and region: one secret imported by
+// two environments that may share one fails the second deploy with 409.
+func TestOneImportedKeyInTwoEnvironmentsOfOneAccountFailsConfig(t *testing.T) {
+	key := APIKey{Name: "billing", Plan: "p", SecretName: "keygate/billing"}
+	envs := []Environment{
+		{Name: "dev", APIKeys: []APIKey{key}},
+		{Name: "prod", APIKeys: []APIKey{{Name: "x", Plan: "p"}, key}},
+	}
+	errs := validateImportedKeysAcrossEnvironments(envs)
+	if len(errs) != 1 || errs[0].Path != "environments.prod.apiKeys[1].secretName" || !strings.Contains(errs[0].Msg, `environment "dev" imports the same secret`) {
+		t.Fatalf("errors = %v", errs)
+	}
+	// Another field of the same JSON secret is another value.
+	envs[1].APIKeys[1].SecretJSONKey = "prod"
+	if errs := validateImportedKeysAcrossEnvironments(envs); len(errs) != 0 {
+		t.Errorf("different fields: %v", errs)
+	}
+	// Different accounts: different secrets, whatever their names.
+	envs[1].APIKeys[1].SecretJSONKey = ""
+	envs[0].Account, envs[1].Account = "111111111111", "222222222222"
+	if errs := validateImportedKeysAcrossEnvironments(envs); len(errs) != 0 {
+		t.Errorf("different accounts: %v", errs)
+	}
 }

@@ -54,6 +54,9 @@ func validateEnvironment(path string, env Environment) Errors {
 	if env.Account != "" && !accountPattern.MatchString(env.Account) {
 		add("account", "%q is not an AWS account id; use the 12 digits of the account, or leave it out for an environment-agnostic stack", env.Account)
 	}
+	if env.ManageCloudWatchRole && env.CloudWatchRoleManagedOutside {
+		add("cloudWatchRoleManagedOutside", "cannot be true where manageCloudWatchRole is true (this stack then sets the role itself); set one of them to false")
+	}
 	if env.Region != "" && !regionPattern.MatchString(env.Region) {
 		add("region", "%q is not an AWS region; use a region code such as us-east-1, or leave it out", env.Region)
 	}
@@ -82,11 +85,15 @@ func validateEnvironment(path string, env Environment) Errors {
 	}
 
 	errs = append(errs, validateCORS(path+".cors", env.CORS)...)
-	errs = append(errs, validateWAF(path+".waf", env.WAF)...)
+	errs = append(errs, validateWAF(path+".waf", env)...)
 	errs = append(errs, validateAlarms(path+".alarms", env.Alarms)...)
 	errs = append(errs, validateUsagePlans(path, env)...)
 	errs = append(errs, validateAPIKeys(path, env)...)
+	errs = append(errs, validateKeySources(path, env.APIKeys)...)
+	errs = append(errs, validateCloudFormationLimits(path, env)...)
 	errs = append(errs, validateRoutes(path, env.Routes)...)
+	errs = append(errs, validateDomain(path, env)...)
+	errs = append(errs, validateSourceIPs(path, env)...)
 	if env.CORS.Enabled() {
 		for i, route := range env.Routes {
 			if j := slices.Index(route.Methods, "OPTIONS"); j >= 0 {
@@ -133,11 +140,48 @@ const (
 	maxWAFRateLimit = 2_000_000_000
 )
 
-func validateWAF(path string, waf WAF) Errors {
-	if waf.RateLimitPerIP < minWAFRateLimit || waf.RateLimitPerIP > maxWAFRateLimit {
-		return Errors{{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d is out of range; WAF rate-based rules take %d to %d requests per 5 minutes", waf.RateLimitPerIP, minWAFRateLimit, maxWAFRateLimit)}}
+// WAFCommonRuleSetRules are the rules of the AWS managed rule group
+// AWSManagedRulesCommonRuleSet (AWS WAF developer guide, "Baseline rule
+// groups"); a rule action override naming any other rule fails the deploy.
+var WAFCommonRuleSetRules = []string{
+	"NoUserAgent_HEADER", "UserAgent_BadBots_HEADER", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
+	"SizeRestrictions_BODY", "SizeRestrictions_URIPATH", "EC2MetaDataSSRF_BODY", "EC2MetaDataSSRF_COOKIE",
+	"EC2MetaDataSSRF_URIPATH", "EC2MetaDataSSRF_QUERYARGUMENTS", "GenericLFI_QUERYARGUMENTS", "GenericLFI_URIPATH",
+	"GenericLFI_BODY", "RestrictedExtensions_URIPATH", "RestrictedExtensions_QUERYARGUMENTS", "GenericRFI_QUERYARGUMENTS",
+	"GenericRFI_BODY", "GenericRFI_URIPATH", "CrossSiteScripting_COOKIE", "CrossSiteScripting_QUERYARGUMENTS",
+	"CrossSiteScripting_BODY", "CrossSiteScripting_URIPATH",
+}
+
+// wafEvaluationWindows are the windows a WAF rate-based rule accepts
+// (RateBasedStatement.EvaluationWindowSec).
+var wafEvaluationWindows = []int{60, 120, 300, 600}
+
+func validateWAF(path string, env Environment) Errors {
+	var errs Errors
+	waf := env.WAF
+	if !slices.Contains(wafEvaluationWindows, waf.EvaluationWindowSeconds) {
+		errs = append(errs, FieldError{Path: path + ".evaluationWindowSeconds", Msg: fmt.Sprintf("%d is not a WAF evaluation window; use one of %s seconds", waf.EvaluationWindowSeconds, joinInts(wafEvaluationWindows))})
+	} else if waf.RateLimitPerIP != 0 {
+		if waf.RateLimitPerIP < minWAFRateLimit || waf.RateLimitPerIP > maxWAFRateLimit {
+			errs = append(errs, FieldError{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d is out of range; WAF rate-based rules take %d to %d requests per evaluation window", waf.RateLimitPerIP, minWAFRateLimit, maxWAFRateLimit)})
+		} else if least := env.MinWAFRateLimit(); waf.RateLimitPerIP < least {
+			// WAF would block (before API Gateway sees the key) a client
+			// its plan still allows.
+			errs = append(errs, FieldError{Path: path + ".rateLimitPerIp", Msg: fmt.Sprintf("%d would block a single key within its plan: the most generous plan allows %d requests (burst plus rate) per %d-second window; raise it to at least %d or leave it out to derive it from the plans", waf.RateLimitPerIP, least, waf.EvaluationWindowSeconds, least)})
+		}
 	}
-	return nil
+	seen := map[string]bool{}
+	for i, rule := range waf.CountOnlyRules {
+		rulePath := fmt.Sprintf("%s.countOnlyRules[%d]", path, i)
+		switch {
+		case !slices.Contains(WAFCommonRuleSetRules, rule):
+			errs = append(errs, FieldError{Path: rulePath, Msg: fmt.Sprintf("%q is not a rule of AWSManagedRulesCommonRuleSet; use one of %s", rule, strings.Join(WAFCommonRuleSetRules, ", "))})
+		case seen[rule]:
+			errs = append(errs, FieldError{Path: rulePath, Msg: fmt.Sprintf("%q is listed twice; remove one", rule)})
+		}
+		seen[rule] = true
+	}
+	return errs
 }
 
 func validateAlarms(path string, alarms Alarms) Errors {
@@ -204,17 +248,17 @@ func validateUsagePlans(path string, env Environment) Errors {
 		} else {
 			seen[plan.Name] = i
 		}
-		throttleErrs := validateThrottle(planPath+".throttle", plan.Throttle)
-		errs = append(errs, throttleErrs...)
-		if len(throttleErrs) == 0 {
-			// A plan can only narrow the stage's limit: above it, the stage throttles first.
-			if plan.Throttle.RateLimit > env.Throttle.RateLimit {
-				errs = append(errs, FieldError{Path: planPath + ".throttle.rateLimit", Msg: fmt.Sprintf("%s exceeds the stage's rateLimit (%s); lower it or raise throttle.rateLimit", formatNumber(plan.Throttle.RateLimit), formatNumber(env.Throttle.RateLimit))})
-			}
-			if plan.Throttle.BurstLimit > env.Throttle.BurstLimit {
-				errs = append(errs, FieldError{Path: planPath + ".throttle.burstLimit", Msg: fmt.Sprintf("%d exceeds the stage's burstLimit (%d); lower it or raise throttle.burstLimit", plan.Throttle.BurstLimit, env.Throttle.BurstLimit)})
-			}
-		}
+		// A plan's throttle is not compared with the stage's: the stage's
+		// */* method settings limit each method (all clients together),
+		// a plan limits each key across every method, so neither bounds
+		// the other. A plan above the per-method limit is reachable by a
+		// client that spreads its calls over several methods.
+		// https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+		// ("Per-API, per-stage throttling limits are applied at the API
+		// method level for a stage"; "per-client throttling limits are
+		// applied to clients that use API keys associated with your usage
+		// plan").
+		errs = append(errs, validateThrottle(planPath+".throttle", plan.Throttle)...)
 		if q := plan.Quota; q != nil {
 			if q.Limit < 1 {
 				errs = append(errs, FieldError{Path: planPath + ".quota.limit", Msg: fmt.Sprintf("%d is out of range; use at least 1 request per period, or leave quota out", q.Limit)})
@@ -237,9 +281,6 @@ func checkResourceName(path, name string) Errors {
 
 func validateAPIKeys(path string, env Environment) Errors {
 	var errs Errors
-	if len(env.APIKeys) > MaxKeysPerEnvironment {
-		errs = append(errs, FieldError{Path: path + ".apiKeys", Msg: fmt.Sprintf("has %d keys; API Gateway allows %d per account and region by default, use at most that", len(env.APIKeys), MaxKeysPerEnvironment)})
-	}
 	plans := map[string]bool{}
 	for _, plan := range env.UsagePlans {
 		plans[plan.Name] = true
@@ -266,10 +307,10 @@ func validateAPIKeys(path string, env Environment) Errors {
 			// out of messages in case a value was pasted here by mistake.
 			if !secretNamePattern.MatchString(key.SecretName) {
 				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: "is not a Secrets Manager secret name; use the secret's name or ARN (letters, digits and /_+=.@-), never the key value itself"})
-			} else if first, dup := secrets[key.SecretName]; dup {
-				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d]; API Gateway key values must be unique, give each key its own secret", first)})
+			} else if first, dup := secrets[key.SecretName+"\x00"+key.SecretJSONKey]; dup {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d] (with the same secretJsonKey); API Gateway key values must be unique, give each key its own secret or JSON field", first)})
 			} else {
-				secrets[key.SecretName] = i
+				secrets[key.SecretName+"\x00"+key.SecretJSONKey] = i
 			}
 		}
 	}
@@ -402,9 +443,8 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		if !env.ManageCloudWatchRole {
 			continue
 		}
-		overlaps := func(a, b string) bool { return a == "" || b == "" || a == b }
 		for _, owner := range owners {
-			if overlaps(owner.Account, env.Account) && overlaps(owner.Region, env.Region) {
+			if mayShareAccountRegion(owner, env) {
 				errs = append(errs, FieldError{
 					Path: "environments." + env.Name + ".manageCloudWatchRole",
 					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); set this to false, or give both environments accounts and regions that differ",
@@ -415,7 +455,17 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		}
 		owners = append(owners, env)
 	}
-	return errs
+	errs = append(errs, validateAccountWide(envs)...)
+	errs = append(errs, validateEnvironmentNamePrefixes(envs)...)
+	errs = append(errs, validateImportedKeysAcrossEnvironments(envs)...)
+	return append(errs, validateDomainsAcrossEnvironments(envs)...)
+}
+
+// mayShareAccountRegion reports whether two environments may deploy to the
+// same account and region: an unset account or region may be any.
+func mayShareAccountRegion(a, b Environment) bool {
+	overlaps := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return overlaps(a.Account, b.Account) && overlaps(a.Region, b.Region)
 }
 
 func orUnset(s string) string {

@@ -17,15 +17,24 @@ import (
 // logical ID. A key that moves between nested stacks is therefore a
 // replacement, and a nested stack that goes takes its keys with it.
 func CompareAssemblies(baseDir, headDir, stack string) ([]Finding, error) {
+	r, err := ReviewAssemblies(baseDir, headDir, stack)
+	return r.Findings, err
+}
+
+// ReviewAssemblies is [CompareAssemblies] with the count of the resource
+// operations one deploy of the diff makes; its findings include the
+// [Refuse] ones (above CloudFormation's operation quota, a key in two plans,
+// a named resource replaced under its name).
+func ReviewAssemblies(baseDir, headDir, stack string) (Review, error) {
 	base, err := loadAssembly(baseDir, stack)
 	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
+		return Review{}, fmt.Errorf("base: %w", err)
 	}
 	head, err := loadAssembly(headDir, stack)
 	if err != nil {
-		return nil, fmt.Errorf("head: %w", err)
+		return Review{}, fmt.Errorf("head: %w", err)
 	}
-	return compare(base, head), nil
+	return review(base, head), nil
 }
 
 // assetPathKey is the metadata key under which the CDK records the file, in
@@ -62,6 +71,12 @@ func loadAssembly(dir, stack string) ([]placed, error) {
 			if file == "" {
 				return fmt.Errorf("nested stack %s has no %s metadata, so its template cannot be found; synthesize with asset metadata on (the CDK default)", id, assetPathKey)
 			}
+			// The file name comes from a template (a pull request's, in the
+			// diff job): only a plain file name in dir, never a path that
+			// could read a file of the runner's.
+			if !isPlainFileName(file) {
+				return fmt.Errorf("nested stack %s: %s %q is not a plain file name in the cloud assembly", id, assetPathKey, file)
+			}
 			if seen[file] {
 				return fmt.Errorf("nested stack %s: %s is already part of this stack", id, file)
 			}
@@ -80,6 +95,13 @@ func loadAssembly(dir, stack string) ([]placed, error) {
 		return nil, err
 	}
 	return all, nil
+}
+
+// isPlainFileName reports whether file names a file directly in a
+// directory: local (no "..", not absolute; filepath.IsLocal) and without a
+// separator.
+func isPlainFileName(file string) bool {
+	return filepath.IsLocal(file) && !strings.ContainsAny(file, `/\`) && file != "."
 }
 
 // nestedPath is the Stack of the resources of nested stack id inside stack.

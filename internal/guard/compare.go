@@ -22,23 +22,30 @@ func CompareTemplates(base, head []byte) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("head template: %w", err)
 	}
-	return compare(located(rootStack, baseTemplate), located(rootStack, headTemplate)), nil
+	return review(located(rootStack, baseTemplate), located(rootStack, headTemplate)).Findings, nil
 }
 
 // CompareTemplateFiles is [CompareTemplates] on two files; its errors name
 // the file at fault.
 func CompareTemplateFiles(basePath, headPath string) ([]Finding, error) {
+	r, err := ReviewTemplateFiles(basePath, headPath)
+	return r.Findings, err
+}
+
+// ReviewTemplateFiles is [ReviewAssemblies] for two root templates, nested
+// stacks counted as AWS::CloudFormation::Stack resources only.
+func ReviewTemplateFiles(basePath, headPath string) (Review, error) {
 	var templates [2]*template
 	for i, path := range []string{basePath, headPath} {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, err
+			return Review{}, err
 		}
 		if templates[i], err = parseTemplate(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return Review{}, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return compare(located(rootStack, templates[0]), located(rootStack, templates[1])), nil
+	return review(located(rootStack, templates[0]), located(rootStack, templates[1])), nil
 }
 
 // rootStack is the Stack of a root template's resources.
@@ -121,6 +128,7 @@ func compare(base, head []placed) []Finding {
 		}
 	}
 	findings = append(findings, dependents(base, headAt, replacedInPlace)...)
+	findings = append(findings, switchedOffEndpoints(base, headAt)...)
 
 	slices.SortFunc(findings, func(a, b Finding) int {
 		if c := comparePlaces(place{a.Stack, a.LogicalID}, place{b.Stack, b.LogicalID}); c != 0 {

@@ -8,6 +8,13 @@
 // workflows can run it offline, without AWS credentials. What counts as a
 // replacement lives in one table, [rules], taken from the CloudFormation
 // resource reference.
+//
+// It also counts the resources one deploy creates, updates and deletes
+// across the nested-stack hierarchy ([Operations]) and reports as [Refuse]
+// what CloudFormation or API Gateway would fail mid-deploy, which no label
+// may allow: more than [MaxOperationsPerDeploy] operations, a key attached to
+// a plan while its old attachment exists, a named resource replaced under
+// its name. [ReviewAssemblies] returns both.
 package guard
 
 import "fmt"
@@ -78,6 +85,9 @@ func (f Finding) String() string {
 	where := ""
 	if f.Stack != "" {
 		where = " (nested " + f.Stack + ")"
+	}
+	if f.LogicalID == "" { // about the whole deploy, e.g. the operation quota
+		return fmt.Sprintf("%s %s: %s", f.Action, f.Type, f.Reason)
 	}
 	return fmt.Sprintf("%s %s %s%s: %s", f.Action, f.Type, f.LogicalID, where, f.Reason)
 }

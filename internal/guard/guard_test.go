@@ -116,12 +116,14 @@ func TestCompareTemplates(t *testing.T) {
 			// Its attachment follows: same text but for the logical ID.
 			setProperty(r, "UsagePlanKeyAcme", "KeyId", getAtt("ApiKeyAcmeCorp", "APIKeyId"))
 		}, []string{"REPLACE renamed ApiKeyAcme retained", "REPLACE property-changed UsagePlanKeyAcme"}},
+		// A named key cannot be replaced under its name: refused.
 		{"key value set", func(r map[string]res) { setProperty(r, "ApiKeyAcme", "Value", "{{resolve:secretsmanager:acme}}") },
-			[]string{"REPLACE property-changed ApiKeyAcme retained", "REPLACE dependency-replaced UsagePlanKeyAcme"}},
+			[]string{"REFUSE named-replacement ApiKeyAcme", "REPLACE property-changed ApiKeyAcme retained", "REPLACE dependency-replaced UsagePlanKeyAcme"}},
 		{"key name changed", func(r map[string]res) { setProperty(r, "ApiKeyAcme", "Name", "acme-corp") },
 			[]string{"REPLACE property-changed ApiKeyAcme retained", "REPLACE dependency-replaced UsagePlanKeyAcme"}},
+		// A key in two plans of the stage: refused.
 		{"usage plan key moves to another plan", func(r map[string]res) { setProperty(r, "UsagePlanKeyAcme", "UsagePlanId", ref("PlanInternal")) },
-			[]string{"REPLACE property-changed UsagePlanKeyAcme"}},
+			[]string{"REFUSE key-in-two-plans UsagePlanKeyAcme", "REPLACE property-changed UsagePlanKeyAcme"}},
 		{"key and its attachment removed", func(r map[string]res) { delete(r, "ApiKeyAcme"); delete(r, "UsagePlanKeyAcme") },
 			[]string{"DELETE removed ApiKeyAcme retained", "DELETE removed UsagePlanKeyAcme"}},
 		{"usage plan removed", func(r map[string]res) { delete(r, "PlanInternal") }, []string{"DELETE removed PlanInternal"}},
@@ -400,9 +402,28 @@ func TestCompareAssembliesErrors(t *testing.T) {
 	selfNesting := t.TempDir()
 	assembly{root: map[string]res{"Loop": {"Type": "AWS::CloudFormation::Stack", "Metadata": map[string]any{assetPathKey: "keygate-dev.template.json"}}}}.write(t, selfNesting)
 
+	// A template that names a file outside the assembly: the guard must not
+	// read (and echo) it. A real file outside is planted to prove it.
+	outside := t.TempDir()
+	escaping := filepath.Join(outside, "assembly")
+	if err := os.Mkdir(escaping, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "secret.json"), templateOf(t, shard("Z")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assembly{root: map[string]res{"Keys01": {"Type": "AWS::CloudFormation::Stack", "Metadata": map[string]any{assetPathKey: "../secret.json"}}}}.write(t, escaping)
+	absolute := t.TempDir()
+	assembly{root: map[string]res{"Keys01": {"Type": "AWS::CloudFormation::Stack", "Metadata": map[string]any{assetPathKey: filepath.Join(outside, "secret.json")}}}}.write(t, absolute)
+	subdir := t.TempDir()
+	assembly{root: map[string]res{"Keys01": {"Type": "AWS::CloudFormation::Stack", "Metadata": map[string]any{assetPathKey: "sub/keys.nested.template.json"}}}}.write(t, subdir)
+
 	tests := []struct {
 		name, baseDir, headDir, stack, err string
 	}{
+		{"nested template path leaving the assembly", good, escaping, "keygate-dev", `head: nested stack Keys01: aws:asset:path "../secret.json" is not a plain file name`},
+		{"absolute nested template path", good, absolute, "keygate-dev", `is not a plain file name in the cloud assembly`},
+		{"nested template path with a directory", good, subdir, "keygate-dev", `"sub/keys.nested.template.json" is not a plain file name`},
 		{"unknown stack", good, good, "keygate-qa", `base: no stack "keygate-qa" in ` + good + " (stacks there: keygate-dev)"},
 		{"not a directory", filepath.Join(good, "missing"), good, "keygate-dev", "base: " + filepath.Join(good, "missing") + " is not a cdk.out directory"},
 		{"nested stack without aws:asset:path", good, noAssetPath, "keygate-dev", "head: nested stack Keys01 has no aws:asset:path metadata"},

@@ -65,6 +65,32 @@ var rules = map[string]rule{
 		// less than lost logs.
 		replacementProperties: []string{"LogGroupClass", "LogGroupName"},
 	},
+	// The custom domain (stacks/domain.go). Sources: the reference pages
+	// aws-resource-apigateway-domainname, -apigateway-basepathmapping,
+	// -route53-recordset and -certificatemanager-certificate, which agree
+	// with the CDK CLI's database.
+	"AWS::ApiGateway::DomainName": {
+		noun:   "the custom domain name",
+		impact: "it gets a new regional target, so clients resolve nothing or the old target until DNS follows (a domain name is unique per region, so the new one cannot be created while the old exists)",
+		// Certificate, security policy, access mode and endpoint
+		// configuration update with no interruption.
+		replacementProperties: []string{"DomainName"},
+	},
+	"AWS::ApiGateway::BasePathMapping": {
+		noun:                  "the base path mapping",
+		impact:                "requests to the custom domain get 403 Forbidden until the new mapping exists, and the old base path stops answering",
+		replacementProperties: []string{"BasePath", "DomainName"},
+	},
+	"AWS::Route53::RecordSet": {
+		noun:                  "the DNS record",
+		impact:                "the name stops resolving to its target until the new record exists (and a record of the same name and type cannot be created while the old one exists)",
+		replacementProperties: []string{"HostedZoneId", "HostedZoneName", "Name"},
+	},
+	"AWS::CertificateManager::Certificate": {
+		noun:                  "the certificate",
+		impact:                "the domain needs another: a new one must be issued and DNS-validated first (the deploy waits for it, and fails if validation does)",
+		replacementProperties: []string{"CertificateAuthorityArn", "CertificateExport", "DomainName", "DomainValidationOptions", "KeyAlgorithm", "SubjectAlternativeNames", "ValidationMethod"},
+	},
 	"AWS::CloudFormation::Stack": {
 		noun:   "the nested stack",
 		impact: "every resource in it is deleted with it, and keygate keeps its API keys in nested stacks",

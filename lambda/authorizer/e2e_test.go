@@ -38,7 +38,11 @@ func TestBinaryUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	address := freeLoopbackAddress(t)
 	output := &lockedBuffer{}
 	ctx, stop := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", address, bootstrap)
+	// Its Runtime API on a free port too: the default, 127.0.0.1:9001, is
+	// taken by any other emulator running at the same time (go test runs
+	// packages in parallel, and the local gateway's tests start emulators).
+	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", address,
+		"--runtime-api-address", freeLoopbackAddress(t), bootstrap)
 	cmd.Stdout, cmd.Stderr = output, output
 	// On SIGTERM the emulator kills the function's process (which it runs in
 	// a process group of its own) and exits; SIGKILL would leave that

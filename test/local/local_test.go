@@ -91,6 +91,8 @@ func testConfig(backendURL string) map[string]any {
 					map[string]any{"path": "/forwarded/{id}", "methods": []any{"GET"}, "integration": map[string]any{"type": "lambda", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:forwarded"}},
 				},
 			},
+			// Source IP rules and CORS (see sourceip_test.go).
+			"guarded": guardedEnvironment(logging, health),
 			// A stage throttle of 1 request/s, burst 2, per method.
 			"tight": map[string]any{
 				"stageName":  "tight",
@@ -107,6 +109,8 @@ func testConfig(backendURL string) map[string]any {
 type client struct {
 	t    *testing.T
 	base string
+	// http sends the requests (http.DefaultClient when nil).
+	http *http.Client
 }
 
 type response struct {
@@ -125,7 +129,11 @@ func (c client) do(method, path string, body string, headers ...string) response
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	httpClient := c.http
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -451,7 +459,7 @@ func TestLocalGateway(t *testing.T) {
 		for _, l := range lines {
 			byID[l["requestId"]] = l
 		}
-		if l := byID[unauthorizedID]; l["status"] != "401" || l["errorResponseType"] != "UNAUTHORIZED" || l["apiKeyId"] != "-" || l["principalId"] != "-" || l["path"] != "/v1/health" || l["resourcePath"] != "/health" {
+		if l := byID[unauthorizedID]; l["status"] != "401" || l["errorResponseType"] != "UNAUTHORIZED" || l["apiKeyId"] != "-" || l["principalId"] != "-" || l["resourcePath"] != "/health" {
 			t.Errorf("401 line: %v", l)
 		}
 		if l := byID[okID]; l["status"] != "200" || l["apiKeyId"] != keyID["alice"] || !strings.HasPrefix(l["principalId"], "kf-") || l["errorResponseType"] != "-" || l["integrationStatus"] != "200" || l["httpMethod"] != "GET" {
@@ -497,6 +505,8 @@ func TestLocalGateway(t *testing.T) {
 		}
 		stopLocal(t, cmd)
 	})
+
+	t.Run("source IP rules from the resource policy", func(t *testing.T) { testSourceIPRules(t, dir, clock) })
 
 	t.Run("the stage's per-method throttle", func(t *testing.T) {
 		tight, err := server.Start(t.Context(), server.Options{AssemblyDir: dir, Env: "tight", Addr: "127.0.0.1:0",

@@ -10,7 +10,12 @@ import (
 )
 
 func TestRoutesReachRealBackends(t *testing.T) {
-	tpl := scaled(t).Templates["keygate-integrations"]
+	for _, stack := range []string{"keygate-integrations", "keygate-pinned"} {
+		t.Run(stack, func(t *testing.T) { checkRoutesReachRealBackends(t, scaled(t).Templates[stack]) })
+	}
+}
+
+func checkRoutesReachRealBackends(t *testing.T, tpl *synth.Template) {
 	apiID, _ := tpl.Only(t, "AWS::ApiGateway::RestApi")
 	stageID, _ := tpl.Only(t, "AWS::ApiGateway::Stage")
 	methods := map[string]synth.Resource{}
@@ -47,21 +52,23 @@ func TestRoutesReachRealBackends(t *testing.T) {
 	if synth.Prop(payments.Properties, "Integration.Type") != "AWS_PROXY" || !strings.Contains(uri, "arn:aws:lambda:eu-west-1:123456789012:function:payments") {
 		t.Errorf("payments integration = %s", synth.ToJSON(payments.Properties["Integration"]))
 	}
-	var granted bool
+	granted := 0
 	for _, id := range tpl.OfType("AWS::Lambda::Permission") {
 		p := tpl.Resources[id].Properties
 		if p["FunctionName"] != "arn:aws:lambda:eu-west-1:123456789012:function:payments" {
 			continue
 		}
-		granted = true
+		granted++
 		source := synth.ToJSON(p["SourceArn"])
 		refs := synth.RefsIn(p["SourceArn"])
 		if p["Principal"] != "apigateway.amazonaws.com" || !slices.Contains(refs, apiID) || !slices.Contains(refs, stageID) || !strings.Contains(source, "/*/payments/*") {
 			t.Errorf("permission for payments = %s, want invoke by this API's stage on /payments/*", synth.ToJSON(p))
 		}
 	}
-	if !granted {
-		t.Error("API Gateway has no permission to invoke the payments function")
+	// Exactly one: every extra copy grows the function's resource policy
+	// toward Lambda's 20 KB limit.
+	if granted != 1 {
+		t.Errorf("API Gateway has %d permissions to invoke the payments function, want 1", granted)
 	}
 }
 
@@ -72,4 +79,16 @@ func pathOf(tpl *synth.Template, id string) string {
 		return ""
 	}
 	return pathOf(tpl, synth.Ref(r.Properties["ParentId"])) + "/" + r.Properties["PathPart"].(string)
+}
+
+// WAF answers before API Gateway, so its 429 carries none of the gateway
+// responses' CORS headers: it brings its own for the single allowed origin.
+func TestWAFRateLimitAnswerIsReadableByTheAllowedOrigin(t *testing.T) {
+	tpl := scaled(t).Templates["keygate-pinned"]
+	_, acl := tpl.Only(t, "AWS::WAFv2::WebACL")
+	rate := acl.Properties["Rules"].([]any)[0]
+	headers := synth.ToJSON(synth.Prop(rate, "Action.Block.CustomResponse.ResponseHeaders"))
+	if want := `[{"Name":"Access-Control-Allow-Origin","Value":"https://app.example.com"}]`; headers != want {
+		t.Errorf("WAF's 429 headers %s, want %s", headers, want)
+	}
 }

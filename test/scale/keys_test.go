@@ -4,28 +4,36 @@
 package scale
 
 import (
-	"os"
-
 	"fmt"
-	"github.com/aws/jsii-runtime-go"
-	"github.com/keygate/keygate/test/synth"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/stacks"
+	"github.com/keygate/keygate/test/synth"
 )
 
-const generatedKeys = 2000
+// generatedKeys fills "bulk" to one below the cap of CloudFormation-managed
+// keys, so that "bulkplus" (one key more) sits exactly at it.
+const generatedKeys = config.MaxCloudFormationKeys - 1
 
 var (
 	scaledOnce     sync.Once
 	scaledAssembly *synth.Assembly
 )
 
+// addedKeyName is the key bulkplus has beyond bulk: "client-0100x" sorts
+// between client-0100 and client-0101.
+const addedKeyName = "client-0100x"
+
 // scaled synthesizes, once, an app of the shipped dev and environments
-// derived from it: "bulk" with 2,000 generated keys, "reordered" with dev's keys in
+// derived from it: "bulk" with 949 generated keys (every tenth imported from
+// Secrets Manager), "bulkplus" with one more, "reordered" with dev's keys in
 // reverse order, one key added and its plans reversed, "renamed" with one
 // key renamed and the stage throttle changed, and "integrations" with HTTP
 // and Lambda routes.
@@ -46,9 +54,28 @@ func scaled(t *testing.T) *synth.Assembly {
 			if i%3 == 0 {
 				plan = "internal"
 			}
-			keys = append(keys, map[string]any{"name": fmt.Sprintf("client-%04d", i), "plan": plan})
+			key := map[string]any{"name": fmt.Sprintf("client-%04d", i), "plan": plan}
+			if i%10 == 0 {
+				// Imported keys: one dynamic reference each.
+				key["secretName"] = fmt.Sprintf("keygate/bulk/client-%04d", i)
+			}
+			keys = append(keys, key)
 		}
 		bulk["apiKeys"] = keys
+		// bulk with one key more, which lands in the middle of its key
+		// stack's creation chains.
+		bulkplus := copyMap(bulk)
+		bulkplus["stageName"] = "bulkplus"
+		// Its own secrets: one imported value per account and region.
+		var plusKeys []any
+		for _, k := range keys {
+			key := copyMap(k.(map[string]any))
+			if secret, ok := key["secretName"].(string); ok {
+				key["secretName"] = strings.Replace(secret, "keygate/bulk/", "keygate/bulkplus/", 1)
+			}
+			plusKeys = append(plusKeys, key)
+		}
+		bulkplus["apiKeys"] = append(plusKeys, map[string]any{"name": addedKeyName, "plan": "standard"})
 
 		reordered := copyMap(dev)
 		reordered["manageCloudWatchRole"] = false
@@ -81,8 +108,20 @@ func scaled(t *testing.T) *synth.Assembly {
 				"type": "lambda", "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:payments"}},
 		}
 
+		// integrations pinned to the function's account and region, where
+		// CDK grants the invoke permission itself.
+		pinned := copyMap(integrations)
+		pinned["account"], pinned["region"] = "123456789012", "eu-west-1"
+		// With an explicit account and region, some environment must own
+		// that region's API Gateway CloudWatch role; dev, which owns one,
+		// has none, so this one declares it set outside keygate.
+		pinned["cloudWatchRoleManagedOutside"] = true
+		pinned["cors"] = map[string]any{"allowedOrigins": []any{"https://app.example.com"}}
+		pinned["waf"] = map[string]any{"enabled": true}
+
 		bulk["manageCloudWatchRole"] = false
-		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "reordered": reordered, "renamed": renamed, "integrations": integrations}
+		bulkplus["manageCloudWatchRole"] = false
+		keygate["environments"] = map[string]any{"dev": dev, "bulk": bulk, "bulkplus": bulkplus, "reordered": reordered, "renamed": renamed, "integrations": integrations, "pinned": pinned}
 		// Resource and output counts and logical IDs are what this app is
 		// for; validation and the rule packs run on the shipped config.
 		scaledAssembly = synth.Synthesize(t, outDir, context, synth.Checks{})

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -175,6 +177,24 @@ func (tpl *Template) Only(t *testing.T, typ string) (string, Resource) {
 	return ids[0], tpl.Resources[ids[0]]
 }
 
+// AuthorizerFunction returns the Lambda function the stack's one API Gateway
+// authorizer invokes (other functions, such as CDK's LogRetention provider,
+// may sit beside it).
+func (tpl *Template) AuthorizerFunction(t *testing.T) (string, Resource) {
+	t.Helper()
+	_, authorizer := tpl.Only(t, "AWS::ApiGateway::Authorizer")
+	var ids []string
+	for _, id := range RefsIn(authorizer.Properties["AuthorizerUri"]) {
+		if tpl.Resources[id].Type == "AWS::Lambda::Function" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%s: the authorizer invokes functions %v, want exactly one", tpl.File, ids)
+	}
+	return ids[0], tpl.Resources[ids[0]]
+}
+
 // DependsOnIDs lists a resource's DependsOn (a string or a list in templates).
 func (r Resource) DependsOnIDs() []string {
 	switch d := r.DependsOn.(type) {
@@ -206,8 +226,11 @@ func Ref(v any) string {
 	return ""
 }
 
-// RefsIn lists every logical ID referenced anywhere in a value (pseudo
-// parameters such as AWS::Region left out).
+// subVariable is a ${LogicalId} or ${LogicalId.Attribute} in an Fn::Sub string.
+var subVariable = regexp.MustCompile(`\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}`)
+
+// RefsIn lists every logical ID referenced anywhere in a value, by Ref,
+// Fn::GetAtt or Fn::Sub (pseudo parameters such as AWS::Region left out).
 func RefsIn(v any) []string {
 	var out []string
 	var walk func(any)
@@ -219,6 +242,15 @@ func RefsIn(v any) []string {
 					out = append(out, id)
 				}
 				return
+			}
+			if sub, ok := v["Fn::Sub"]; ok {
+				s, _ := sub.(string)
+				if list, ok := sub.([]any); ok && len(list) > 0 {
+					s, _ = list[0].(string)
+				}
+				for _, m := range subVariable.FindAllStringSubmatch(s, -1) {
+					out = append(out, m[1])
+				}
 			}
 			for _, e := range v {
 				walk(e)
@@ -321,8 +353,15 @@ func CheckKeys(t testing.TB, env config.Environment, tpl *Template) {
 		switch {
 		case key.SecretName == "" && hasValue:
 			t.Errorf("key %q has a Value in the template", key.Name)
-		case key.SecretName != "" && value != "{{resolve:secretsmanager:"+key.SecretName+":SecretString:::}}":
+		case key.SecretName != "" && value != "{{resolve:secretsmanager:"+key.SecretName+":SecretString:"+key.SecretJSONKey+"::}}":
 			t.Errorf("key %q: Value must be a dynamic reference to its secret, got %v", key.Name, value)
+		}
+		if key.Detached {
+			// Step 1 of a move: the key stays, with no attachment.
+			if _, attached := nested.Resources[stacks.UsagePlanKeyLogicalID(key.Name)]; attached {
+				t.Errorf("detached key %q has a usage plan key", key.Name)
+			}
+			continue
 		}
 
 		attachment, ok := nested.Resources[stacks.UsagePlanKeyLogicalID(key.Name)]

@@ -26,6 +26,8 @@ const (
 	varDomainName
 	varDomainPrefix
 	varProtocol
+	varTLSVersion
+	varCipherSuite
 	varStatus
 	varResponseLength
 	varResponseLatency
@@ -65,6 +67,8 @@ var contextVars = map[string]int{
 	"domainName":                    varDomainName,
 	"domainPrefix":                  varDomainPrefix,
 	"protocol":                      varProtocol,
+	"tlsVersion":                    varTLSVersion,
+	"cipherSuite":                   varCipherSuite,
 	"status":                        varStatus,
 	"responseLength":                varResponseLength,
 	"responseLatency":               varResponseLatency,
@@ -103,6 +107,7 @@ type requestContext struct {
 	httpMethod, path             string
 	resourcePath, resourceID     string
 	protocol                     string
+	tlsVersion, cipherSuite      string // "" over plain HTTP
 	sourceIP, userAgent          string
 	domainName                   string
 	status                       int
@@ -118,6 +123,8 @@ type requestContext struct {
 	authorizerContext            map[string]any
 	errorMessage                 *string // nil: no error message (JSON null)
 	errorResponseType            string
+	// deniedByPolicy marks a refusal by the resource policy.
+	deniedByPolicy bool
 	// ids and contentType back response header values without allocating.
 	ids         [2]string
 	contentType [1]string
@@ -156,6 +163,10 @@ func (g *Gateway) value(rc *requestContext, id int) string {
 		return prefix
 	case varProtocol:
 		return rc.protocol
+	case varTLSVersion:
+		return rc.tlsVersion
+	case varCipherSuite:
+		return rc.cipherSuite
 	case varStatus:
 		if rc.status == 0 {
 			return ""

@@ -12,6 +12,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/keygate/keygate/internal/apimodel"
 	"github.com/keygate/keygate/internal/apistore"
+	"github.com/keygate/keygate/internal/local/resourcepolicy"
 	"github.com/keygate/keygate/internal/local/router"
 	"github.com/keygate/keygate/internal/local/throttle"
 	"github.com/keygate/keygate/internal/local/tokenauth"
@@ -61,6 +63,8 @@ type Gateway struct {
 	responses   map[string]*compiledResponse
 	accessLog   *vtl.Template
 	logLine     func([]byte)
+	// policy is the API's resource policy, nil without one.
+	policy *resourcepolicy.Policy
 	// authorizerKeys are the $context.authorizer.<key> variables in use.
 	authorizerKeys map[int]string
 	pool           sync.Pool
@@ -125,6 +129,11 @@ func New(opts Options) (*Gateway, error) {
 		}
 		g.routes[m] = r
 	}
+	policy, err := resourcepolicy.Compile(api.Policy, g.apiARN())
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	g.policy = policy
 	if err := g.compileGatewayResponses(); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -194,6 +203,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rc.httpMethod = req.Method
 	rc.path = req.URL.Path
 	rc.protocol = req.Proto
+	if req.TLS != nil {
+		rc.tlsVersion, rc.cipherSuite = tlsNames(req.TLS)
+	}
 	rc.userAgent = req.UserAgent()
 	rc.domainName = req.Host
 	rc.sourceIP, _, _ = net.SplitHostPort(req.RemoteAddr)
@@ -228,9 +240,24 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 	rc.resourcePath = r.resourcePath
 	rc.resourceID = match.Method.Resource.LogicalID
 
+	var methodARN string
+	if r.auth != nil || g.policy != nil {
+		methodARN = g.methodARN(req.Method, rest)
+	}
+	// The client address is the TCP peer's, as API Gateway's aws:SourceIp
+	// and $context.identity.sourceIp are; X-Forwarded-For is not trusted.
+	// Only a Deny can refuse a method with an authorizer here, so without
+	// one (keygate's policy when there are no rules) this costs nothing.
+	if g.policy != nil && (r.auth == nil || g.policy.HasDeny()) {
+		addr := resourcepolicy.ClientAddr(req.RemoteAddr)
+		if g.policyRefuses(w, req, rc, &match, r, methodARN, addr) {
+			return
+		}
+	}
+
 	var usageKey string
 	if r.auth != nil {
-		d := r.auth.Authorize(req.Context(), req.Header.Get(r.auth.Header()), g.methodARN(req.Method, rest))
+		d := r.auth.Authorize(req.Context(), req.Header.Get(r.auth.Header()), methodARN)
 		if d.Invoked {
 			rc.authorizerLatency = d.Latency
 			rc.authorizerStatus = "200"
@@ -249,6 +276,9 @@ func (g *Gateway) serve(w http.ResponseWriter, req *http.Request, rc *requestCon
 			g.fail(w, req, rc, &match, Unauthorized, ptr(d.Message))
 			return
 		case tokenauth.Denied:
+			if d.ImplicitDeny && g.policyAllows(methodARN, req) {
+				break
+			}
 			g.fail(w, req, rc, &match, AccessDenied, ptr(d.Message))
 			return
 		case tokenauth.Failed:
@@ -320,7 +350,14 @@ func planLimits(p *apistore.Plan, apiID, stage, method, keyID string) (throttle.
 	return throttle.Limits{Rate: p.Throttle.RateLimit, Burst: p.Throttle.BurstLimit}, "plan " + p.ID + " " + keyID, true
 }
 
-// methodARN is the ARN API Gateway sends a TOKEN authorizer:
+// apiARN is the API's ARN, what "execute-api:" stands for in its resource
+// policy.
+func (g *Gateway) apiARN() string {
+	return "arn:aws:execute-api:" + g.api.Region + ":" + g.api.Account + ":" + g.api.ID
+}
+
+// methodARN is the ARN API Gateway sends a TOKEN authorizer and evaluates
+// the resource policy against:
 // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<path>.
 func (g *Gateway) methodARN(method, rest string) string {
 	return "arn:aws:execute-api:" + g.api.Region + ":" + g.api.Account + ":" + g.api.ID + "/" + g.api.Stage.Name + "/" + method + rest
@@ -350,7 +387,15 @@ func (g *Gateway) fail(w http.ResponseWriter, req *http.Request, rc *requestCont
 		body = c.body.Render(nil, func(id int) string { return g.value(rc, id) })
 	} else {
 		h.Set("Content-Type", "application/json")
-		body = append(append([]byte(`{"message":`), g.value(rc, varErrorMessageString)...), '}')
+		key := `{"message":`
+		if rc.deniedByPolicy {
+			// API Gateway's own body for a resource policy's refusal spells
+			// the key with a capital M: {"Message":"User: anonymous is not
+			// authorized ..."} (apigateway-resource-policies-create-attach.html,
+			// "Troubleshoot your resource policy").
+			key = `{"Message":`
+		}
+		body = append(append([]byte(key), g.value(rc, varErrorMessageString)...), '}')
 	}
 	h.Set("x-amzn-ErrorType", errorTypes[typ])
 	g.write(w, rc, c.status, body)
@@ -380,6 +425,13 @@ func (g *Gateway) writeAccessLog(rc *requestContext) {
 		if v := g.value(rc, id); v != "" {
 			return v
 		}
+		if id == varErrorMessageString {
+			// "The quoted value of $context.error.message, namely
+			// "$context.error.message"" (API Gateway developer guide,
+			// "Variables for access logging"): the quotes are part of the
+			// variable, around the "-" of a message without a value.
+			return `"-"`
+		}
 		return "-"
 	})
 	g.logLine(line)
@@ -408,3 +460,22 @@ func newRequestID() string {
 }
 
 func ptr(s string) *string { return &s }
+
+// tlsNames are $context.tlsVersion and $context.cipherSuite of a TLS
+// connection: the version as API Gateway writes it (TLSv1.3), the suite by
+// its IANA name, which for TLS 1.3 is API Gateway's name too (for TLS 1.2
+// API Gateway writes OpenSSL's names, e.g. ECDHE-RSA-AES128-GCM-SHA256).
+// The local gateway usually serves plain HTTP, where both have no value.
+func tlsNames(state *tls.ConnectionState) (version, suite string) {
+	switch state.Version {
+	case tls.VersionTLS13:
+		version = "TLSv1.3"
+	case tls.VersionTLS12:
+		version = "TLSv1.2"
+	case tls.VersionTLS11:
+		version = "TLSv1.1"
+	case tls.VersionTLS10:
+		version = "TLSv1"
+	}
+	return version, tls.CipherSuiteName(state.CipherSuite)
+}

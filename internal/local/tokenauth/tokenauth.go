@@ -48,6 +48,10 @@ type Decision struct {
 	Result *Result
 	// Message is the gateway response's $context.error.message.
 	Message string
+	// ImplicitDeny marks a Denied outcome whose policy neither allowed nor
+	// denied the method, which a resource policy's Allow can still turn
+	// into an Allow (authorization flow, table A).
+	ImplicitDeny bool
 	// Error is $context.authorizer.error.
 	Error string
 	// Invoked says the function ran for this request; Latency is how long
@@ -187,7 +191,7 @@ func decide(r *Result, methodARN string, d Decision) Decision {
 	case ExplicitDeny:
 		d.Outcome, d.Message = Denied, MessageExplicitDeny
 	default:
-		d.Outcome, d.Message = Denied, MessageImplicitDeny
+		d.Outcome, d.Message, d.ImplicitDeny = Denied, MessageImplicitDeny, true
 	}
 	return d
 }

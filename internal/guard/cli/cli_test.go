@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -56,9 +56,9 @@ func TestRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, &stdout, &stderr)
+			code := Run(tc.args, &stdout, &stderr)
 			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-				t.Errorf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
+				t.Errorf("Run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
 					tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
 			}
 			if code == 2 && stdout.Len() > 0 {
@@ -95,7 +95,7 @@ func TestRunJSON(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(tc.args, &stdout, &stderr); code != tc.code {
+			if code := Run(tc.args, &stdout, &stderr); code != tc.code {
 				t.Errorf("exit %d, want %d (stderr %s)", code, tc.code, stderr.String())
 			}
 			if stdout.String() != tc.want {
@@ -108,5 +108,55 @@ func TestRunJSON(t *testing.T) {
 				t.Errorf("no summary on stderr: %q", stderr.String())
 			}
 		})
+	}
+}
+
+func TestRunAllow(t *testing.T) {
+	dir := t.TempDir()
+	baseOut, headOut := filepath.Join(dir, "base"), filepath.Join(dir, "head")
+	for _, d := range []string{baseOut, headOut} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, baseOut, "keygate-dev.template.json", `{"Resources": {"ApiKeyA": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "a"}}, "ApiKeyB": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "b"}}}}`)
+	write(t, headOut, "keygate-dev.template.json", `{"Resources": {"ApiKeyA": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "a2"}}, "ApiKeyB": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "b2"}}}}`)
+	entry := func(id string) string {
+		return `{"stack": "keygate-dev", "logicalId": "` + id + `", "type": "AWS::ApiGateway::ApiKey", "action": "REPLACE", "commit": "0123456789abcdef0123456789abcdef01234567", "reason": "renamed on purpose"}`
+	}
+	onlyA := write(t, dir, "a.json", `{"approvals": [`+entry("ApiKeyA")+`]}`)
+	both := write(t, dir, "both.json", `{"approvals": [`+entry("ApiKeyA")+`, `+entry("ApiKeyB")+`, `+entry("ApiKeyGone")+`]}`)
+	broken := write(t, dir, "broken.json", `{"approvals": [{"stack": "keygate-dev"}]}`)
+
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{"one of two approved", []string{"-allow", onlyA, baseOut, headOut, "keygate-dev"}, 1, "APPROVED REPLACE AWS::ApiGateway::ApiKey ApiKeyA", ""},
+		{"the other still guarded", []string{"-allow", onlyA, baseOut, headOut, "keygate-dev"}, 1, "\nREPLACE AWS::ApiGateway::ApiKey ApiKeyB", ""},
+		{"both approved", []string{"-allow", both, baseOut, headOut, "keygate-dev"}, 0, "guard: 0 guarded change(s), 2 approved", ""},
+		{"stale approval named", []string{"-allow", both, baseOut, headOut, "keygate-dev"}, 0, "STALE approval of REPLACE AWS::ApiGateway::ApiKey ApiKeyGone", ""},
+		{"json lists only what still needs approval", []string{"-json", "-allow", onlyA, baseOut, headOut, "keygate-dev"}, 1, `"logicalId": "ApiKeyB"`, "APPROVED REPLACE"},
+		{"a broken allowlist is an error, not an approval", []string{"-allow", broken, baseOut, headOut, "keygate-dev"}, 2, "", "approvals[0].logicalId: required"},
+		{"a missing allowlist is an error", []string{"-allow", filepath.Join(dir, "missing.json"), baseOut, headOut, "keygate-dev"}, 2, "", "no such file"},
+		{"two templates have no stack to approve", []string{"-allow", onlyA, filepath.Join(baseOut, "keygate-dev.template.json"), filepath.Join(headOut, "keygate-dev.template.json")}, 2, "", "-allow needs two cdk.out directories"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Run(tc.args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("Run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout with %q, stderr with %q",
+					tc.args, code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.stderr)
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	Run([]string{"-json", "-allow", onlyA, baseOut, headOut, "keygate-dev"}, &stdout, &stderr)
+	var guarded []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &guarded); err != nil || len(guarded) != 1 {
+		t.Errorf("-json -allow stdout must be a JSON list of the one finding still guarded: %v\n%s", err, stdout.String())
 	}
 }

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// API Gateway quotas shared by every environment (and every other API) in one
+// account and region, from "Amazon API Gateway quotas"
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html):
+// 10,000 API keys (not adjustable) and 300 usage plans (adjustable; 300 is
+// the default). Keys removed from the config stay in API Gateway
+// (DeletionPolicy Retain) and still count, which no config can see, so these
+// sums are a lower bound of what the account holds.
+const (
+	MaxAPIKeysPerAccountRegion    = 10000
+	MaxUsagePlansPerAccountRegion = 300
+)
+
+// accountRegion is an explicit AWS environment; environments without an
+// account or a region could land anywhere and are left out of these checks.
+type accountRegion struct{ account, region string }
+
+func (ar accountRegion) String() string { return ar.account + "/" + ar.region }
+
+// explicitAccountRegions groups the environments whose account and region
+// are both set, in name order within each group.
+func explicitAccountRegions(envs []Environment) (map[accountRegion][]Environment, []accountRegion) {
+	groups := map[accountRegion][]Environment{}
+	var order []accountRegion
+	for _, env := range envs {
+		if env.Account == "" || env.Region == "" {
+			continue
+		}
+		ar := accountRegion{env.Account, env.Region}
+		if _, seen := groups[ar]; !seen {
+			order = append(order, ar)
+		}
+		groups[ar] = append(groups[ar], env)
+	}
+	slices.SortFunc(order, func(a, b accountRegion) int { return strings.Compare(a.String(), b.String()) })
+	return groups, order
+}
+
+// validateAccountWide checks what environments sharing an explicit account
+// and region share: the API Gateway CloudWatch role and the key and plan
+// quotas.
+func validateAccountWide(envs []Environment) Errors {
+	var errs Errors
+	groups, order := explicitAccountRegions(envs)
+	for _, ar := range order {
+		group := groups[ar]
+		errs = append(errs, checkCloudWatchRoleOwner(ar, group, envs)...)
+
+		keys, plans := 0, 0
+		var keyParts, planParts []string
+		for _, env := range group {
+			keys += len(env.APIKeys)
+			plans += len(env.UsagePlans)
+			keyParts = append(keyParts, fmt.Sprintf("%s %d", env.Name, len(env.APIKeys)))
+			planParts = append(planParts, fmt.Sprintf("%s %d", env.Name, len(env.UsagePlans)))
+		}
+		first := "environments." + group[0].Name
+		if keys > MaxAPIKeysPerAccountRegion {
+			errs = append(errs, FieldError{Path: first + ".apiKeys", Msg: fmt.Sprintf(
+				"the environments in account/region %s hold %d API keys together (%s); API Gateway allows %d per account and region, not adjustable, and keys removed from the config are retained and still count: remove keys, or move an environment to another account or region",
+				ar, keys, strings.Join(keyParts, ", "), MaxAPIKeysPerAccountRegion)})
+		}
+		if plans > MaxUsagePlansPerAccountRegion {
+			errs = append(errs, FieldError{Path: first + ".usagePlans", Msg: fmt.Sprintf(
+				"the environments in account/region %s hold %d usage plans together (%s); API Gateway allows %d per account and region by default: merge plans, or move an environment to another account or region",
+				ar, plans, strings.Join(planParts, ", "), MaxUsagePlansPerAccountRegion)})
+		}
+	}
+	return errs
+}
+
+// checkCloudWatchRoleOwner: every stage keygate deploys logs (access logs
+// always, execution logs unless OFF), and API Gateway refuses to create such
+// a stage where the account+region has no CloudWatch role ("CloudWatch Logs
+// role ARN must be set in account settings to enable logging";
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html;
+// the error as users meet it: Miserlou/Zappa#1946,
+// aws-solutions/virtual-waiting-room-on-aws#74).
+// So, where the account and region are explicit, one environment of that
+// account+region must manage AWS::ApiGateway::Account, unless the config
+// says the role is set outside keygate.
+func checkCloudWatchRoleOwner(ar accountRegion, group, all []Environment) Errors {
+	for _, env := range group {
+		if env.ManageCloudWatchRole || env.CloudWatchRoleManagedOutside {
+			return nil
+		}
+	}
+	var errs Errors
+	var agnosticOwners []string
+	for _, env := range all {
+		if env.ManageCloudWatchRole && (env.Account == "" || env.Region == "") {
+			agnosticOwners = append(agnosticOwners, env.Name)
+		}
+	}
+	hint := ""
+	if len(agnosticOwners) > 0 {
+		hint = fmt.Sprintf(" (%s manages one but has no explicit account and region, so it cannot be known to be this one: if it deploys to %s, set its account and region)", strings.Join(agnosticOwners, ", "), ar)
+	}
+	for _, env := range group {
+		errs = append(errs, FieldError{Path: "environments." + env.Name + ".manageCloudWatchRole", Msg: fmt.Sprintf(
+			"no environment of account/region %s manages the API Gateway CloudWatch role%s, and its stage fails to create without one (\"CloudWatch Logs role ARN must be set in account settings\"); set manageCloudWatchRole to true in exactly one environment of %s, or set cloudWatchRoleManagedOutside to true if the role is set outside keygate",
+			ar, hint, ar)})
+	}
+	return errs
+}
