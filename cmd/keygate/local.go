@@ -46,7 +46,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on")
 	keys := fs.String("keys", "", `JSON file of key values, {"<key name>": "<value>"}; other keys get generated values`)
 	assembly := fs.String("assembly", "cdk.out", "the synthesized cloud assembly")
-	controlAddr := fs.String("control-addr", os.Getenv("CONTROL_ADDR"), "address of the local control plane, when there is one (default $CONTROL_ADDR)")
+	controlAddr := fs.String("control-addr", envOr("CONTROL_ADDR", defaultControlAddr), "address of the local control plane (API keys, usage plans, usage, tags; default $CONTROL_ADDR, else "+defaultControlAddr+"); empty: none")
 	lambdas := lambdaFlag{}
 	fs.Var(lambdas, "lambda", "forward a Lambda proxy route to a local URL: 'METHOD /resource/path=URL' (repeatable)")
 	fs.Usage = func() {
