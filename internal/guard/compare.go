@@ -152,6 +152,11 @@ func gone(b placed, rule rule, sameID []placed, sameType []place) Finding {
 			break
 		}
 	}
+	// Rename candidates are only those of the same stack: keygate places a
+	// key's nested stack by its name, so a key removed from one shard and
+	// another added to a different shard are a deletion and an addition,
+	// not one key renamed.
+	sameType = slices.DeleteFunc(slices.Clone(sameType), func(p place) bool { return p.stack != b.stack })
 	if f.Action == "" && len(sameType) > 0 {
 		f = Finding{Action: Replace, Cause: CauseRenamed, Reason: fmt.Sprintf(
 			"removed %s, added %s of the same type (likely a rename, which CloudFormation carries out by deleting %s and creating a new one): %s",

@@ -232,6 +232,8 @@ func (r Review) Refused() bool {
 // review compares base with head, counts the operations and adds the
 // refusals.
 func review(base, head []placed) Review {
+	normalizeKeyIDs(base)
+	normalizeKeyIDs(head)
 	findings := compare(base, head)
 	baseAt, headAt := index(base), index(head)
 	ops, replaced := countOperations(base, head, baseAt, headAt, findings)
