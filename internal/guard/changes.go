@@ -19,10 +19,10 @@ const (
 
 // Change is one resource that differs between two syntheses of a stack.
 type Change struct {
-	Kind      ChangeKind
-	Type      string
-	LogicalID string
-	Stack     string // "" for the root stack, else the nested stack's logical ID
+	Kind      ChangeKind `json:"kind"`
+	Type      string     `json:"type"`
+	LogicalID string     `json:"logicalId"`
+	Stack     string     `json:"stack,omitempty"` // "" for the root stack, else the nested stack's logical ID
 }
 
 func (c Change) String() string {

@@ -45,7 +45,9 @@ func ReviewTemplateFiles(basePath, headPath string) (Review, error) {
 			return Review{}, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return review(located(rootStack, templates[0]), located(rootStack, templates[1])), nil
+	r := review(located(rootStack, templates[0]), located(rootStack, templates[1]))
+	r.RootTemplateOnly = true
+	return r, nil
 }
 
 // rootStack is the Stack of a root template's resources.

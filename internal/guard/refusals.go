@@ -234,6 +234,10 @@ func sortFindings(findings []Finding) {
 type Review struct {
 	Findings   []Finding  `json:"findings"`
 	Operations Operations `json:"operations"`
+	// RootTemplateOnly: the review compared two root template files, so
+	// nested stacks count as their AWS::CloudFormation::Stack resources
+	// only, not what is inside them.
+	RootTemplateOnly bool `json:"rootTemplateOnly,omitempty"`
 }
 
 // Refused reports whether any finding is a [Refuse].
