@@ -99,14 +99,19 @@ func checkCloudWatchRoleOwner(ar accountRegion, group, all []Environment) Errors
 			agnosticOwners = append(agnosticOwners, env.Name)
 		}
 	}
-	hint := ""
+	hint, fix := "", fmt.Sprintf("set manageCloudWatchRole to true in exactly one environment of %s, or set cloudWatchRoleManagedOutside to true if the role is set outside keygate", ar)
 	if len(agnosticOwners) > 0 {
-		hint = fmt.Sprintf(" (%s manages one but has no explicit account and region, so it cannot be known to be this one: if it deploys to %s, set its account and region)", strings.Join(agnosticOwners, ", "), ar)
+		owners := strings.Join(agnosticOwners, ", ")
+		hint = fmt.Sprintf(" (%s manages one but has no explicit account and region, so it cannot be known to be this one)", owners)
+		// Setting manageCloudWatchRole here alone would meet the next
+		// error: an owner without account and region overlaps every
+		// account and region, so a second owner is refused.
+		fix = fmt.Sprintf("if %s deploys to %s, set its account and region to %s; if not, set its account and region to where it does deploy (an owner without them overlaps every account and region, so a second owner would be refused) and set manageCloudWatchRole to true in exactly one environment of %s, or set cloudWatchRoleManagedOutside to true here if the role is set outside keygate", owners, ar, ar, ar)
 	}
 	for _, env := range group {
 		errs = append(errs, FieldError{Path: "environments." + env.Name + ".manageCloudWatchRole", Msg: fmt.Sprintf(
-			"no environment of account/region %s manages the API Gateway CloudWatch role%s, and its stage fails to create without one (\"CloudWatch Logs role ARN must be set in account settings\"); set manageCloudWatchRole to true in exactly one environment of %s, or set cloudWatchRoleManagedOutside to true if the role is set outside keygate",
-			ar, hint, ar)})
+			"no environment of account/region %s manages the API Gateway CloudWatch role%s, and its stage fails to create without one (\"CloudWatch Logs role ARN must be set in account settings\"); %s",
+			ar, hint, fix)})
 	}
 	return errs
 }

@@ -445,10 +445,16 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		}
 		for _, owner := range owners {
 			if mayShareAccountRegion(owner, env) {
+				fix := "set this to false, or give both environments accounts and regions that differ"
+				if unpinned := unpinnedOf(owner, env); unpinned != "" {
+					// The usual case: the shipped dev owns the role with no
+					// account or region, and another environment is pinned.
+					fix = fmt.Sprintf("%s has no explicit account and region, so it overlaps every account and region: set %s's account and region to where it deploys (both environments then keep manageCloudWatchRole if those differ), or set this to false and cloudWatchRoleManagedOutside to true if the role of this account and region is set elsewhere", unpinned, unpinned)
+				}
 				errs = append(errs, FieldError{
 					Path: "environments." + env.Name + ".manageCloudWatchRole",
-					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); set this to false, or give both environments accounts and regions that differ",
-						owner.Name, orUnset(owner.Account), orUnset(owner.Region)),
+					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); %s",
+						owner.Name, orUnset(owner.Account), orUnset(owner.Region), fix),
 				})
 				break
 			}
@@ -459,6 +465,17 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 	errs = append(errs, validateEnvironmentNamePrefixes(envs)...)
 	errs = append(errs, validateImportedKeysAcrossEnvironments(envs)...)
 	return append(errs, validateDomainsAcrossEnvironments(envs)...)
+}
+
+// unpinnedOf names those of a and b without both account and region.
+func unpinnedOf(a, b Environment) string {
+	var names []string
+	for _, env := range []Environment{a, b} {
+		if env.Account == "" || env.Region == "" {
+			names = append(names, env.Name)
+		}
+	}
+	return strings.Join(names, " and ")
 }
 
 // mayShareAccountRegion reports whether two environments may deploy to the
