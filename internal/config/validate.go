@@ -20,7 +20,6 @@ var (
 	// of AWS resource names: keep them to characters that are safe in both.
 	resourceNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	// Secrets Manager secret names (a name, or the ARN of the secret).
-	secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]{1,512}$`)
 	// A path segment: a literal, a {param} or, last only, a greedy {param+}.
 	pathSegmentPattern = regexp.MustCompile(`^([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$`)
 	urlParamPattern    = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -305,12 +304,13 @@ func validateAPIKeys(path string, env Environment) Errors {
 		if key.SecretName != "" {
 			// The secret's name is not itself secret, but we still keep it
 			// out of messages in case a value was pasted here by mistake.
-			if !secretNamePattern.MatchString(key.SecretName) {
-				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: "is not a Secrets Manager secret name; use the secret's name or ARN (letters, digits and /_+=.@-), never the key value itself"})
-			} else if first, dup := secrets[key.SecretName+"\x00"+key.SecretJSONKey]; dup {
-				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d] (with the same secretJsonKey); API Gateway key values must be unique, give each key its own secret or JSON field", first)})
+			id := secretIdentity(key.SecretName, env) + "\x00" + key.SecretJSONKey
+			if problem := checkSecretName(key.SecretName); problem != "" {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: problem})
+			} else if first, dup := secrets[id]; dup {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d]%s (with the same secretJsonKey); API Gateway key values must be unique, give each key its own secret or JSON field", first, describeSecret(env.APIKeys[first].SecretName, key.SecretName))})
 			} else {
-				secrets[key.SecretName+"\x00"+key.SecretJSONKey] = i
+				secrets[id] = i
 			}
 		}
 	}
