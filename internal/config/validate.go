@@ -53,6 +53,7 @@ func validateEnvironment(path string, env Environment) Errors {
 	if env.Account != "" && !accountPattern.MatchString(env.Account) {
 		add("account", "%q is not an AWS account id; use the 12 digits of the account, or leave it out for an environment-agnostic stack", env.Account)
 	}
+	errs = append(errs, validateQuotas(path, env)...)
 	if env.ManageCloudWatchRole && env.CloudWatchRoleManagedOutside {
 		add("cloudWatchRoleManagedOutside", "cannot be true where manageCloudWatchRole is true (this stack then sets the role itself); set one of them to false")
 	}
