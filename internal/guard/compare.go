@@ -108,7 +108,11 @@ func compare(base, head []placed) []Finding {
 		h, inHead := headAt[b.place]
 		switch {
 		case !inHead:
-			findings = append(findings, gone(b, rule, headStacksOf[b.id], added[b.Type]))
+			candidates := added[b.Type]
+			if b.Type == "AWS::CloudFormation::Stack" {
+				candidates = sharingContents(b, candidates, base, head)
+			}
+			findings = append(findings, gone(b, rule, headStacksOf[b.id], candidates))
 		case h.Type != b.Type:
 			findings = append(findings, Finding{
 				Action: Replace, Cause: CauseTypeChanged,
@@ -139,6 +143,29 @@ func compare(base, head []placed) []Finding {
 		return strings.Compare(string(a.Action), string(b.Action))
 	})
 	return findings
+}
+
+// sharingContents keeps, of the nested stacks added in head, those that
+// hold a logical ID the gone nested stack b held: keygate's key stacks are
+// named after their shard, so a shard that empties while another fills is
+// a deletion and an addition, and only a stack whose resources follow it is
+// likely renamed.
+func sharingContents(b placed, added []place, base, head []placed) []place {
+	inside := map[string]bool{}
+	path := nestedPath(b.stack, b.id)
+	for _, r := range base {
+		if r.stack == path {
+			inside[r.id] = true
+		}
+	}
+	var out []place
+	for _, p := range added {
+		path := nestedPath(p.stack, p.id)
+		if slices.ContainsFunc(head, func(r placed) bool { return r.stack == path && inside[r.id] }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // gone is the finding for a guarded resource whose logical ID is not in its

@@ -56,3 +56,21 @@ func TestKeyMovedOffARemovedPlanGetsMoveStepsNotRenameSteps(t *testing.T) {
 		t.Errorf("a move told to rename a plan:\n%s", reason)
 	}
 }
+
+// A shard that empties while another one fills (key A removed, key B added
+// elsewhere, each alone in its shard) is a deletion and an addition of
+// nested stacks too, not a rename; a nested stack whose keys follow it to a
+// new logical ID still reads as renamed (TestCompareAssemblies).
+func TestEmptiedShardIsNotReportedAsRenamedToANewShard(t *testing.T) {
+	baseDir, headDir := t.TempDir(), t.TempDir()
+	assembly{nested: map[string]map[string]res{"Keys01": shard("A"), "Keys02": shard("C")}}.write(t, baseDir)
+	assembly{nested: map[string]map[string]res{"Keys02": shard("C"), "Keys03": shard("B")}}.write(t, headDir)
+	findings, err := CompareAssemblies(baseDir, headDir, "keygate-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"DELETE removed Keys01", "DELETE removed Keys01/ApiKeyA retained", "DELETE removed Keys01/UsagePlanKeyA"}
+	if got := summaries(findings); !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+}

@@ -83,7 +83,8 @@ fail mid-deploy, whatever the approvals: more than 2,500 resource operations
 (CloudFormation's quota per operation across a nested-stack hierarchy), a key
 attached to a new plan while its old attachment exists (a key move or plan
 rename), a named key or log group replaced under the same name (a changed
-secretName). Each REFUSE line says how to make the change instead.
+secretName), a new key or log group taking the value or name of one that goes
+(a renamed imported key). Each REFUSE line says how to make the change instead.
 
 Exit status: 0 nothing guarded changes, 1 guarded changes found,
 2 usage, read or parse error, 3 a change AWS would refuse (no approval helps).
