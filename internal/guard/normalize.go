@@ -21,18 +21,25 @@ import "strings"
 func normalizeKeyIDs(resources []placed) {
 	for _, r := range resources {
 		for name, value := range r.Properties {
-			r.Properties[name] = keyIDAsRef(value)
+			if ref, ok := keyIDAsRef(value); ok {
+				r.Properties[name] = ref
+			}
 		}
 	}
 }
 
-// keyIDAsRef is value with every Fn::GetAtt APIKeyId replaced by a Ref to
-// its key.
-func keyIDAsRef(value any) any {
+// keyIDAsRef rewrites, inside value, every Fn::GetAtt APIKeyId to a Ref to
+// its key. When value itself is such a Fn::GetAtt, it returns the Ref and
+// true for the caller to put in its place; containers are rewritten in
+// place, writing only what changes (the guard reads every property of
+// thousands of keys).
+func keyIDAsRef(value any) (any, bool) {
 	switch v := value.(type) {
 	case []any:
 		for i, item := range v {
-			v[i] = keyIDAsRef(item)
+			if ref, ok := keyIDAsRef(item); ok {
+				v[i] = ref
+			}
 		}
 	case map[string]any:
 		if target, ok := v["Fn::GetAtt"]; ok && len(v) == 1 {
@@ -47,13 +54,15 @@ func keyIDAsRef(value any) any {
 				id, attribute, _ = strings.Cut(t, ".")
 			}
 			if attribute == "APIKeyId" && id != "" {
-				return map[string]any{"Ref": id}
+				return map[string]any{"Ref": id}, true
 			}
-			return v
+			return value, false
 		}
 		for k, item := range v {
-			v[k] = keyIDAsRef(item)
+			if ref, ok := keyIDAsRef(item); ok {
+				v[k] = ref
+			}
 		}
 	}
-	return value
+	return value, false
 }
