@@ -64,6 +64,8 @@ lint: tools
 
 # BASE is the git ref to compare against; FAIL_ON=replace makes a guarded
 # change (a replaced or deleted API key, plan, stage, API or log group) fail.
+# make exits 2 whenever the recipe fails; scripts/diff.sh's own status tells
+# a refusal (3) from a guarded change (1) and an error (2).
 BASE ?=
 FAIL_ON ?=
 diff: tools

@@ -6,11 +6,20 @@
 #   BASE=<ref>        what to compare against
 #   FAIL_ON=replace   exit 1 when the guard finds a change that deletes or
 #                     replaces an API key, usage plan, stage, API or log group
+#
+# Exit status: 0, 1 (guarded changes with FAIL_ON=replace), 2 (could not
+# compare), 3 (a change AWS would refuse). `make diff` runs this script, and
+# GNU make turns any failing recipe into its own status 2: run
+# scripts/diff.sh directly when the status matters.
+#
+# KEYGATE_CDK and KEYGATE_GUARD replace the CDK CLI and the guard binary
+# (tests run the script with fakes); by default the pinned CLI and a guard
+# built from the working tree.
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
 cd "$root"
-cdk="$root/node_modules/.bin/cdk"
+cdk=${KEYGATE_CDK:-"$root/node_modules/.bin/cdk"}
 
 base=${BASE:-}
 if [ -z "$base" ]; then
@@ -46,7 +55,11 @@ fi
 echo "synthesizing the working tree" >&2
 "$cdk" synth --quiet --output "$work/head-out" >/dev/null
 
-go build -o "$work/guard" ./cmd/guard
+guard=${KEYGATE_GUARD:-}
+if [ -z "$guard" ]; then
+  go build -o "$work/guard" ./cmd/guard
+  guard="$work/guard"
+fi
 guarded=0
 refused=0
 for head_template in "$work"/head-out/keygate-*.template.json; do
@@ -62,8 +75,8 @@ for head_template in "$work"/head-out/keygate-*.template.json; do
 
   echo
   echo -n "=== "
-  "$work/guard" -summary "$work/base-out" "$work/head-out" "$stack"
-  if "$work/guard" "$work/base-out" "$work/head-out" "$stack"; then :; else
+  "$guard" -summary "$work/base-out" "$work/head-out" "$stack"
+  if "$guard" "$work/base-out" "$work/head-out" "$stack"; then :; else
     status=$?
     case "$status" in
       1) guarded=1 ;;
@@ -72,6 +85,18 @@ for head_template in "$work"/head-out/keygate-*.template.json; do
     esac
   fi
   echo "$report"
+done
+
+# A stack BASE synthesizes and the working tree does not: an environment
+# removed from cdk.json. A deploy never deletes a stack (cdk deploy only
+# creates and updates), so nothing goes from AWS, but say so rather than
+# stay silent.
+for base_template in "$work"/base-out/keygate-*.template.json; do
+  [ -f "$base_template" ] || continue
+  stack=$(basename "$base_template" .template.json)
+  [ -f "$work/head-out/$stack.template.json" ] && continue
+  echo
+  echo "=== $stack: removed (BASE synthesizes it, the working tree does not). Removing an environment from cdk.json does not delete its deployed stack, its API keys or its logs: the deploy workflow no longer updates it. Delete it by hand (cdk destroy $stack, or aws cloudformation delete-stack) if that is intended; its keys are retained in API Gateway"
 done
 
 if [ "$refused" -eq 1 ]; then

@@ -195,16 +195,20 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	// one is kept in API Gateway so that it can be restored.
 	apiKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 
-	if key.Detached {
-		// Step 1 of a move to another plan: the key stays, unattached,
-		// because API Gateway refuses a key in two plans of one stage and
-		// CloudFormation attaches before it detaches (aws/aws-cdk#11876).
-		return &apiKeyResources{Key: apiKey}
-	}
 	// Ref, not Fn::GetAtt APIKeyId: some regions refuse that attribute
 	// ("resource does not support attribute type APIKeyId in Fn::GetAtt",
 	// aws/serverless-application-model#2779); Ref is the key id everywhere.
 	keyID := apiKey.Ref()
+	if key.Detached {
+		// Step 1 of a move to another plan: the key stays, unattached,
+		// because API Gateway refuses a key in two plans of one stage and
+		// CloudFormation attaches before it detaches (aws/aws-cdk#11876).
+		// Its id output stays: the README's retained-key recipe takes
+		// every key without an ApiKeyId output for a retained one, and a
+		// detached key is still managed here, mid-move.
+		keyIDOutput(scope, key, keyID, "detached: moving between plans, attached to none")
+		return &apiKeyResources{Key: apiKey}
+	}
 	attachment := awsapigateway.NewCfnUsagePlanKey(scope, jsii.String("PlanKey-"+key.Name), &awsapigateway.CfnUsagePlanKeyProps{
 		KeyId:       keyID,
 		KeyType:     jsii.String("API_KEY"),
@@ -212,12 +216,18 @@ func newAPIKey(scope constructs.Construct, env config.Environment, key config.AP
 	})
 	attachment.OverrideLogicalId(jsii.String(UsagePlanKeyLogicalID(key.Name)))
 
+	keyIDOutput(scope, key, keyID, "plan "+key.Plan)
+	return &apiKeyResources{Key: apiKey, Attachment: attachment}
+}
+
+// keyIDOutput is the ApiKeyId output of a key managed here, which the
+// README's retained-key recipe reads to tell managed keys from retained ones.
+func keyIDOutput(scope constructs.Construct, key config.APIKey, keyID *string, note string) {
 	output := awscdk.NewCfnOutput(scope, jsii.String("KeyId-"+key.Name), &awscdk.CfnOutputProps{
-		Description: jsii.String("API key id of " + key.Name + " (plan " + key.Plan + ")"),
+		Description: jsii.String("API key id of " + key.Name + " (" + note + ")"),
 		Value:       keyID,
 	})
 	output.OverrideLogicalId(jsii.String(logicalID("ApiKeyId", key.Name)))
-	return &apiKeyResources{Key: apiKey, Attachment: attachment}
 }
 
 func optional(s string) *string {

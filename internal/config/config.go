@@ -59,6 +59,10 @@ type Environment struct {
 	Domain    *Domain   `json:"domain"`
 	SourceIPs SourceIPs `json:"sourceIps"`
 
+	// Quotas are the adjustable account-wide quotas of the environment's
+	// account and region, where they differ from AWS's defaults.
+	Quotas Quotas `json:"quotas"`
+
 	UsagePlans []UsagePlan       `json:"usagePlans" required:"true"`
 	APIKeys    []APIKey          `json:"apiKeys"`
 	Routes     []Route           `json:"routes" required:"true"`

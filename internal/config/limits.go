@@ -107,7 +107,7 @@ func validateImportedKeysAcrossEnvironments(envs []Environment) Errors {
 					continue
 				}
 				clash := slices.ContainsFunc(earlier.APIKeys, func(k APIKey) bool {
-					return source{k.SecretName, k.SecretJSONKey} == source{key.SecretName, key.SecretJSONKey}
+					return source{secretIdentity(k.SecretName, earlier), k.SecretJSONKey} == source{secretIdentity(key.SecretName, env), key.SecretJSONKey}
 				})
 				if clash {
 					errs = append(errs, FieldError{Path: fmt.Sprintf("environments.%s.apiKeys[%d].secretName", env.Name, j), Msg: fmt.Sprintf(

@@ -20,7 +20,6 @@ var (
 	// of AWS resource names: keep them to characters that are safe in both.
 	resourceNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	// Secrets Manager secret names (a name, or the ARN of the secret).
-	secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]{1,512}$`)
 	// A path segment: a literal, a {param} or, last only, a greedy {param+}.
 	pathSegmentPattern = regexp.MustCompile(`^([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$`)
 	urlParamPattern    = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -54,6 +53,7 @@ func validateEnvironment(path string, env Environment) Errors {
 	if env.Account != "" && !accountPattern.MatchString(env.Account) {
 		add("account", "%q is not an AWS account id; use the 12 digits of the account, or leave it out for an environment-agnostic stack", env.Account)
 	}
+	errs = append(errs, validateQuotas(path, env)...)
 	if env.ManageCloudWatchRole && env.CloudWatchRoleManagedOutside {
 		add("cloudWatchRoleManagedOutside", "cannot be true where manageCloudWatchRole is true (this stack then sets the role itself); set one of them to false")
 	}
@@ -305,12 +305,13 @@ func validateAPIKeys(path string, env Environment) Errors {
 		if key.SecretName != "" {
 			// The secret's name is not itself secret, but we still keep it
 			// out of messages in case a value was pasted here by mistake.
-			if !secretNamePattern.MatchString(key.SecretName) {
-				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: "is not a Secrets Manager secret name; use the secret's name or ARN (letters, digits and /_+=.@-), never the key value itself"})
-			} else if first, dup := secrets[key.SecretName+"\x00"+key.SecretJSONKey]; dup {
-				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d] (with the same secretJsonKey); API Gateway key values must be unique, give each key its own secret or JSON field", first)})
+			id := secretIdentity(key.SecretName, env) + "\x00" + key.SecretJSONKey
+			if problem := checkSecretName(key.SecretName); problem != "" {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: problem})
+			} else if first, dup := secrets[id]; dup {
+				errs = append(errs, FieldError{Path: keyPath + ".secretName", Msg: fmt.Sprintf("is also the secret of apiKeys[%d]%s (with the same secretJsonKey); API Gateway key values must be unique, give each key its own secret or JSON field", first, describeSecret(env.APIKeys[first].SecretName, key.SecretName))})
 			} else {
-				secrets[key.SecretName+"\x00"+key.SecretJSONKey] = i
+				secrets[id] = i
 			}
 		}
 	}
@@ -445,10 +446,16 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 		}
 		for _, owner := range owners {
 			if mayShareAccountRegion(owner, env) {
+				fix := "set this to false, or give both environments accounts and regions that differ"
+				if unpinned := unpinnedOf(owner, env); unpinned != "" {
+					// The usual case: the shipped dev owns the role with no
+					// account or region, and another environment is pinned.
+					fix = fmt.Sprintf("%s has no explicit account and region, so it overlaps every account and region: set %s's account and region to where it deploys (both environments then keep manageCloudWatchRole if those differ), or set this to false and cloudWatchRoleManagedOutside to true if the role of this account and region is set elsewhere", unpinned, unpinned)
+				}
 				errs = append(errs, FieldError{
 					Path: "environments." + env.Name + ".manageCloudWatchRole",
-					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); set this to false, or give both environments accounts and regions that differ",
-						owner.Name, orUnset(owner.Account), orUnset(owner.Region)),
+					Msg: fmt.Sprintf("environment %q (account/region %s/%s) may already manage the API Gateway CloudWatch role of the same account and region (one per account and region); %s",
+						owner.Name, orUnset(owner.Account), orUnset(owner.Region), fix),
 				})
 				break
 			}
@@ -459,6 +466,17 @@ func validateAcrossEnvironments(envs []Environment) Errors {
 	errs = append(errs, validateEnvironmentNamePrefixes(envs)...)
 	errs = append(errs, validateImportedKeysAcrossEnvironments(envs)...)
 	return append(errs, validateDomainsAcrossEnvironments(envs)...)
+}
+
+// unpinnedOf names those of a and b without both account and region.
+func unpinnedOf(a, b Environment) string {
+	var names []string
+	for _, env := range []Environment{a, b} {
+		if env.Account == "" || env.Region == "" {
+			names = append(names, env.Name)
+		}
+	}
+	return strings.Join(names, " and ")
 }
 
 // mayShareAccountRegion reports whether two environments may deploy to the

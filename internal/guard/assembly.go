@@ -45,11 +45,13 @@ const assetPathKey = "aws:asset:path"
 // templates of its nested stacks.
 func loadAssembly(dir, stack string) ([]placed, error) {
 	rootFile := stack + ".template.json"
+	if info, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("%s is not a cdk.out directory: %w", dir, err)
+	} else if !info.IsDir() {
+		return nil, fmt.Errorf("%s is a file, not a cdk.out directory: with a STACK argument both BASE and HEAD are cdk.out directories; to compare two template files, pass just BASE.template.json HEAD.template.json (no STACK)", dir)
+	}
 	root, err := readTemplate(dir, rootFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		if info, dirErr := os.Stat(dir); dirErr != nil || !info.IsDir() {
-			return nil, fmt.Errorf("%s is not a cdk.out directory", dir)
-		}
 		return nil, fmt.Errorf("no stack %q in %s (stacks there: %s)", stack, dir, stacksIn(dir))
 	}
 	if err != nil {

@@ -19,10 +19,10 @@ const (
 
 // Change is one resource that differs between two syntheses of a stack.
 type Change struct {
-	Kind      ChangeKind
-	Type      string
-	LogicalID string
-	Stack     string // "" for the root stack, else the nested stack's logical ID
+	Kind      ChangeKind `json:"kind"`
+	Type      string     `json:"type"`
+	LogicalID string     `json:"logicalId"`
+	Stack     string     `json:"stack,omitempty"` // "" for the root stack, else the nested stack's logical ID
 }
 
 func (c Change) String() string {
@@ -68,6 +68,8 @@ func Summarize(baseDir, headDir, stack string) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("head: %w", err)
 	}
+	normalizeKeyIDs(base)
+	normalizeKeyIDs(head)
 	replaced := map[place]bool{}
 	for _, f := range compare(base, head) {
 		if f.Action == Replace {
@@ -84,10 +86,14 @@ func Summarize(baseDir, headDir, stack string) (Summary, error) {
 		inBase[b.place] = true
 		h, stays := headAt[b.place]
 		switch {
+		case !stays:
+			// Gone from its stack, whatever the guard calls it (a rename
+			// or a move is a deletion here and an addition there): the
+			// summary counts it as removed, as the README says deleted
+			// keys are reported.
+			s.Changes = append(s.Changes, Change{Removed, b.Type, b.id, b.stack})
 		case replaced[b.place]:
 			s.Changes = append(s.Changes, Change{Replaced, b.Type, b.id, b.stack})
-		case !stays:
-			s.Changes = append(s.Changes, Change{Removed, b.Type, b.id, b.stack})
 		case h.Type != b.Type || !reflect.DeepEqual(h.Properties, b.Properties):
 			s.Changes = append(s.Changes, Change{Modified, b.Type, b.id, b.stack})
 		}

@@ -31,16 +31,16 @@ func TestSummarizeSeesIntoNestedStacks(t *testing.T) {
 	want := []string{
 		"modified /Plan",
 		"replaced Keys01/ApiKeyA",
-		"replaced Keys01/ApiKeyB", // gone while ApiKeyD appears: the guard calls it a rename
+		"removed Keys01/ApiKeyB", // gone while ApiKeyD appears: the guard calls it a rename, but it is gone
 		"added Keys01/ApiKeyD",
 		"replaced Keys01/UsagePlanKeyA", // its key is replaced in place
-		"replaced Keys01/UsagePlanKeyB",
+		"removed Keys01/UsagePlanKeyB",
 		"added Keys01/UsagePlanKeyD",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("changes:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	if s := summary.String(); s != "2 added, 1 modified, 0 removed, 4 replaced" {
+	if s := summary.String(); s != "2 added, 1 modified, 2 removed, 2 replaced" {
 		t.Errorf("summary = %q", s)
 	}
 

@@ -45,7 +45,9 @@ func ReviewTemplateFiles(basePath, headPath string) (Review, error) {
 			return Review{}, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return review(located(rootStack, templates[0]), located(rootStack, templates[1])), nil
+	r := review(located(rootStack, templates[0]), located(rootStack, templates[1]))
+	r.RootTemplateOnly = true
+	return r, nil
 }
 
 // rootStack is the Stack of a root template's resources.
@@ -106,7 +108,11 @@ func compare(base, head []placed) []Finding {
 		h, inHead := headAt[b.place]
 		switch {
 		case !inHead:
-			findings = append(findings, gone(b, rule, headStacksOf[b.id], added[b.Type]))
+			candidates := added[b.Type]
+			if b.Type == "AWS::CloudFormation::Stack" {
+				candidates = sharingContents(b, candidates, base, head)
+			}
+			findings = append(findings, gone(b, rule, headStacksOf[b.id], candidates))
 		case h.Type != b.Type:
 			findings = append(findings, Finding{
 				Action: Replace, Cause: CauseTypeChanged,
@@ -139,6 +145,29 @@ func compare(base, head []placed) []Finding {
 	return findings
 }
 
+// sharingContents keeps, of the nested stacks added in head, those that
+// hold a logical ID the gone nested stack b held: keygate's key stacks are
+// named after their shard, so a shard that empties while another fills is
+// a deletion and an addition, and only a stack whose resources follow it is
+// likely renamed.
+func sharingContents(b placed, added []place, base, head []placed) []place {
+	inside := map[string]bool{}
+	path := nestedPath(b.stack, b.id)
+	for _, r := range base {
+		if r.stack == path {
+			inside[r.id] = true
+		}
+	}
+	var out []place
+	for _, p := range added {
+		path := nestedPath(p.stack, p.id)
+		if slices.ContainsFunc(head, func(r placed) bool { return r.stack == path && inside[r.id] }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // gone is the finding for a guarded resource whose logical ID is not in its
 // stack any more: moved to another nested stack, renamed, or removed.
 // CloudFormation deletes it in every case, so its DeletionPolicy decides
@@ -152,6 +181,11 @@ func gone(b placed, rule rule, sameID []placed, sameType []place) Finding {
 			break
 		}
 	}
+	// Rename candidates are only those of the same stack: keygate places a
+	// key's nested stack by its name, so a key removed from one shard and
+	// another added to a different shard are a deletion and an addition,
+	// not one key renamed.
+	sameType = slices.DeleteFunc(slices.Clone(sameType), func(p place) bool { return p.stack != b.stack })
 	if f.Action == "" && len(sameType) > 0 {
 		f = Finding{Action: Replace, Cause: CauseRenamed, Reason: fmt.Sprintf(
 			"removed %s, added %s of the same type (likely a rename, which CloudFormation carries out by deleting %s and creating a new one): %s",

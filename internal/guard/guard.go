@@ -14,7 +14,8 @@
 // what CloudFormation or API Gateway would fail mid-deploy, which no label
 // may allow: more than [MaxOperationsPerDeploy] operations, a key attached to
 // a plan while its old attachment exists, a named resource replaced under
-// its name. [ReviewAssemblies] returns both.
+// its name, a new key or log group reusing the value or name of one that
+// goes. [ReviewAssemblies] returns both.
 package guard
 
 import "fmt"

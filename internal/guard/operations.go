@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -29,6 +30,17 @@ type Operations struct {
 
 // Total is what CloudFormation counts against [MaxOperationsPerDeploy].
 func (o Operations) Total() int { return o.Create + o.Update + o.Delete }
+
+// MarshalJSON adds the total and CloudFormation's quota to the counts, so
+// a consumer need not know either.
+func (o Operations) MarshalJSON() ([]byte, error) {
+	type counts Operations
+	return json.Marshal(struct {
+		counts
+		Total int `json:"total"`
+		Max   int `json:"max"`
+	}{counts(o), o.Total(), MaxOperationsPerDeploy})
+}
 
 func (o Operations) String() string {
 	return fmt.Sprintf("%d to create, %d to update, %d to delete: %d of CloudFormation's %d resource operations per deploy",

@@ -38,7 +38,7 @@ var namedTypes = map[string]string{
 
 // refusals finds what would make the deploy fail, given the guarded
 // findings and the operation count.
-func refusals(head []placed, baseAt, headAt map[place]placed, findings []Finding, ops Operations, replaced map[place]bool) []Finding {
+func refusals(base, head []placed, baseAt, headAt map[place]placed, findings []Finding, ops Operations, replaced map[place]bool) []Finding {
 	var out []Finding
 	if ops.Total() > MaxOperationsPerDeploy {
 		out = append(out, Finding{
@@ -50,6 +50,7 @@ func refusals(head []placed, baseAt, headAt map[place]placed, findings []Finding
 	}
 	out = append(out, namedReplacements(baseAt, headAt, findings)...)
 	out = append(out, keysInTwoPlans(head, baseAt, headAt, replaced)...)
+	out = append(out, reusedIdentities(base, head, baseAt, headAt)...)
 	return out
 }
 
@@ -136,6 +137,11 @@ func keysInTwoPlans(head []placed, baseAt, headAt map[place]placed, replaced map
 				what = fmt.Sprintf("key %q would be attached to usage plan %s again (its attachment is replaced) while its current attachment still exists", keyName, newPlan)
 			}
 			steps = fmt.Sprintf("Move it in two deploys: 1) set \"detached\": true on the apiKeys entry %q (keep its plan) and deploy: the key stays, unattached, and its clients get 403 until step 2 (the guard reports the detachment: approve it in deploy/approved-changes.json); 2) set its plan to the new one, remove \"detached\" and deploy", keyName)
+		} else if newPlace := planPlace(headAt, h); isPlan(baseAt, newPlace) {
+			// The old plan is removed and the key goes to a plan that
+			// exists already: a move, not a rename.
+			what = fmt.Sprintf("key %q would be attached to usage plan %s, which exists already, while its attachment to %s, which is removed, still exists", keyName, newPlan, oldPlan)
+			steps = fmt.Sprintf("Move it in two deploys: 1) set its plan to the new one and \"detached\": true on the apiKeys entry %q, and deploy (removing the old plan in the same deploy is fine): the key stays, unattached, and its clients get 403 until step 2 (the guard reports the detachment: approve it in deploy/approved-changes.json); 2) remove \"detached\" and deploy", keyName)
 		} else {
 			what = fmt.Sprintf("key %q would be attached to usage plan %s while its attachment to %s, which is renamed or removed, still exists", keyName, newPlan, oldPlan)
 			steps = "Rename a plan in two deploys: 1) rename it, point its keys' plan at the new name and set \"detached\": true on each of them, and deploy: the keys stay, unattached, and their clients get 403 until step 2 (approve the detachments in deploy/approved-changes.json); 2) remove \"detached\" from those keys and deploy"
@@ -184,6 +190,12 @@ func planPlace(at map[place]placed, attachment placed) place {
 	return p
 }
 
+// isPlan reports whether p is a usage plan in at.
+func isPlan(at map[place]placed, p place) bool {
+	r, ok := at[p]
+	return ok && r.Type == "AWS::ApiGateway::UsagePlan"
+}
+
 // planName names the usage plan an attachment names, for messages.
 func planName(at map[place]placed, attachment placed) string {
 	p, ok := origin(at, attachment.stack, attachment.Properties["UsagePlanId"])
@@ -222,6 +234,10 @@ func sortFindings(findings []Finding) {
 type Review struct {
 	Findings   []Finding  `json:"findings"`
 	Operations Operations `json:"operations"`
+	// RootTemplateOnly: the review compared two root template files, so
+	// nested stacks count as their AWS::CloudFormation::Stack resources
+	// only, not what is inside them.
+	RootTemplateOnly bool `json:"rootTemplateOnly,omitempty"`
 }
 
 // Refused reports whether any finding is a [Refuse].
@@ -232,10 +248,12 @@ func (r Review) Refused() bool {
 // review compares base with head, counts the operations and adds the
 // refusals.
 func review(base, head []placed) Review {
+	normalizeKeyIDs(base)
+	normalizeKeyIDs(head)
 	findings := compare(base, head)
 	baseAt, headAt := index(base), index(head)
 	ops, replaced := countOperations(base, head, baseAt, headAt, findings)
-	findings = append(findings, refusals(head, baseAt, headAt, findings, ops, replaced)...)
+	findings = append(findings, refusals(base, head, baseAt, headAt, findings, ops, replaced)...)
 	sortFindings(findings)
 	return Review{Findings: findings, Operations: ops}
 }

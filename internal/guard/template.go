@@ -49,6 +49,11 @@ func parseTemplate(data []byte) (*template, error) {
 	if err := json.Unmarshal(raw, &t.Resources); err != nil {
 		return nil, fmt.Errorf("Resources: %w", err)
 	}
+	if t.Resources == nil {
+		// "Resources": null would otherwise read as a stack with nothing in
+		// it, and let every deletion pass.
+		return nil, errors.New(`not a CloudFormation template: Resources is null (a stack that is not deployed yet is {} or {"Resources": {}})`)
+	}
 	for id, r := range t.Resources {
 		if r.Type == "" {
 			return nil, fmt.Errorf("Resources.%s: no Type", id)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -12,7 +11,8 @@ import (
 // approved ones, the ones still guarded, and the approvals of this stack
 // that match nothing. Only findings still guarded make the exit status 1,
 // and a Refuse finding, which no approval names, 3.
-func decide(allowPath string, args []string, review guard.Review, asJSON bool, stdout, stderr io.Writer) int {
+func decide(allowPath string, args []string, review guard.Review, out output, stdout, stderr io.Writer) int {
+	asJSON := out.json
 	findings := review.Findings
 	if len(args) != 3 {
 		// Approvals name a root stack; two bare templates have none.
@@ -44,15 +44,9 @@ func decide(allowPath string, args []string, review guard.Review, asJSON bool, s
 	if refused > 0 {
 		summary += fmt.Sprintf("; %d refused: AWS would fail this deploy, no approval can allow it", refused)
 	}
-	summary = "guard: one deploy: " + review.Operations.String() + "\n" + summary
+	summary = "guard: one deploy: " + operationsLine(review) + "\n" + summary
 	if asJSON {
-		guarded := v.Guarded
-		if guarded == nil {
-			guarded = []guard.Finding{}
-		}
-		encoder := json.NewEncoder(stdout)
-		encoder.SetIndent("", "  ")
-		if err := encoder.Encode(guarded); err != nil {
+		if err := writeJSON(stdout, review, v.Guarded, out.object); err != nil {
 			fmt.Fprintln(stderr, "guard: writing the findings:", err)
 			return exitError
 		}

@@ -5,9 +5,10 @@
 // guarded and why. `make diff` and the pull request and deploy workflows run
 // it.
 //
-//	guard [-json] BASE.template.json HEAD.template.json
-//	guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
-//	guard [-json] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
+//	guard [-json [-object]] BASE.template.json HEAD.template.json
+//	guard [-json [-object]] BASE_CDK_OUT HEAD_CDK_OUT STACK
+//	guard [-json [-object]] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
+//	guard [-json] -summary BASE_CDK_OUT HEAD_CDK_OUT STACK
 //
 // Exit status: 0 nothing guarded changes, 1 guarded changes found, 2 usage,
 // read or parse error, 3 a change AWS would refuse (see guard.Refuse).
@@ -37,10 +38,10 @@ const (
 	exitRefused = 3
 )
 
-const usage = `usage: guard [-json] BASE.template.json HEAD.template.json
-       guard [-json] BASE_CDK_OUT HEAD_CDK_OUT STACK
-       guard [-json] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
-       guard -summary BASE_CDK_OUT HEAD_CDK_OUT STACK
+const usage = `usage: guard [-json [-object]] BASE.template.json HEAD.template.json
+       guard [-json [-object]] BASE_CDK_OUT HEAD_CDK_OUT STACK
+       guard [-json [-object]] -allow APPROVALS.json BASE_CDK_OUT HEAD_CDK_OUT STACK
+       guard [-json] -summary BASE_CDK_OUT HEAD_CDK_OUT STACK
 
 Compares two synthesized CloudFormation templates of one stack, BASE (deployed,
 or the merge base) and HEAD (about to be deployed), and reports every change that
@@ -57,7 +58,12 @@ nested stacks by logical ID. A template that is just {} stands for a stack that
 is not deployed yet.
 
   -json     print the findings as a JSON list (action, cause, type, logicalId,
-            stack, properties, retained, reason) instead of one line each
+            stack, properties, retained, reason) instead of one line each;
+            the operation count goes to stderr as text
+  -object   with -json, print one object instead of the list:
+            {"findings": [...], "operations": {"create", "update", "delete",
+            "total", "max"}, "rootTemplateOnly": true when two template
+            files were compared}
   -allow    an approvals file (deploy/approved-changes.json): a finding that an
             approval names exactly (stack, nestedStack, logicalId, type, action)
             is printed as APPROVED and does not count; approvals of STACK
@@ -65,16 +71,20 @@ is not deployed yet.
             -json, stdout lists only the findings still guarded
   -summary  instead of the guarded changes, list every resource added,
             modified, removed or replaced, nested stacks included, after a
-            count of each (make diff prints it); exit status 0 or 2
+            count of each (make diff prints it); exit status 0 or 2. With
+            -json: {"stack", "added", "modified", "removed", "replaced",
+            "changes": [{"kind", "type", "logicalId", "stack"}]}
 
 It also counts the resources one deploy would create, update and delete
 (nested stacks and their AWS::CloudFormation::Stack resources included; a
-replacement is a create and a delete), and reports as REFUSE what AWS would
+replacement is a create and a delete; with two template files, the root
+template only, and the count says so), and reports as REFUSE what AWS would
 fail mid-deploy, whatever the approvals: more than 2,500 resource operations
 (CloudFormation's quota per operation across a nested-stack hierarchy), a key
 attached to a new plan while its old attachment exists (a key move or plan
 rename), a named key or log group replaced under the same name (a changed
-secretName). Each REFUSE line says how to make the change instead.
+secretName), a new key or log group taking the value or name of one that goes
+(a renamed imported key). Each REFUSE line says how to make the change instead.
 
 Exit status: 0 nothing guarded changes, 1 guarded changes found,
 2 usage, read or parse error, 3 a change AWS would refuse (no approval helps).
@@ -87,6 +97,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("guard", flag.ContinueOnError)
 	flags.SetOutput(io.Discard) // errors are printed below, with the usage
 	asJSON := flags.Bool("json", false, "")
+	asObject := flags.Bool("object", false, "")
 	summarize := flags.Bool("summary", false, "")
 	allowPath := flags.String("allow", "", "")
 	if err := flags.Parse(args); err != nil {
@@ -96,8 +107,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		}
 		return usageError(stderr, err.Error())
 	}
+	if *asObject && !*asJSON {
+		return usageError(stderr, "-object shapes the -json output: use it with -json")
+	}
 	if *summarize {
-		return summary(flags.Args(), stdout, stderr)
+		if *asObject || *allowPath != "" {
+			return usageError(stderr, "-summary takes only -json")
+		}
+		return summary(flags.Args(), *asJSON, stdout, stderr)
 	}
 	review, err := compare(flags.Args())
 	findings := review.Findings
@@ -110,7 +127,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if *allowPath != "" {
-		return decide(*allowPath, flags.Args(), review, *asJSON, stdout, stderr)
+		return decide(*allowPath, flags.Args(), review, output{*asJSON, *asObject}, stdout, stderr)
 	}
 
 	summary := "guard: no guarded changes"
@@ -120,14 +137,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if refused := countRefused(findings); refused > 0 {
 		summary += fmt.Sprintf(", %d of them refused: AWS would fail this deploy, no approval can allow it", refused)
 	}
-	summary = "guard: one deploy: " + review.Operations.String() + "\n" + summary
+	summary = "guard: one deploy: " + operationsLine(review) + "\n" + summary
 	if *asJSON {
-		if findings == nil {
-			findings = []guard.Finding{} // [] rather than null for jq and friends
-		}
-		encoder := json.NewEncoder(stdout)
-		encoder.SetIndent("", "  ")
-		if err := encoder.Encode(findings); err != nil {
+		if err := writeJSON(stdout, review, findings, *asObject); err != nil {
 			fmt.Fprintln(stderr, "guard: writing the findings:", err)
 			return exitError
 		}
@@ -150,9 +162,40 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	return exitClean
 }
 
+// output is how the findings are printed.
+type output struct{ json, object bool }
+
+// operationsLine is the operation count as printed, saying when it covers
+// the root template only (two template files: what is inside the nested
+// stacks is not read).
+func operationsLine(r guard.Review) string {
+	line := r.Operations.String()
+	if r.RootTemplateOnly {
+		line += " (root template only: nested stacks count as their AWS::CloudFormation::Stack resources, not what is inside them; compare cdk.out directories for the whole count)"
+	}
+	return line
+}
+
+// writeJSON prints findings as a JSON list, or with object as
+// {"findings", "operations", "rootTemplateOnly"}. The list is what the
+// workflows and scripts/post-diff-comment.sh read; the object is opt-in so
+// that they keep working.
+func writeJSON(stdout io.Writer, r guard.Review, findings []guard.Finding, object bool) error {
+	if findings == nil {
+		findings = []guard.Finding{} // [] rather than null for jq and friends
+	}
+	encoder := json.NewEncoder(stdout)
+	encoder.SetIndent("", "  ")
+	if !object {
+		return encoder.Encode(findings)
+	}
+	r.Findings = findings
+	return encoder.Encode(r)
+}
+
 // summary prints every resource change of a stack between two cdk.out
 // directories: cdk diff --template shows the root template only.
-func summary(args []string, stdout, stderr io.Writer) int {
+func summary(args []string, asJSON bool, stdout, stderr io.Writer) int {
 	if len(args) != 3 {
 		return usageError(stderr, fmt.Sprintf("-summary wants two cdk.out directories and a stack, got %d arguments", len(args)))
 	}
@@ -160,6 +203,22 @@ func summary(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "guard:", err)
 		return exitError
+	}
+	if asJSON {
+		changes := s.Changes
+		if changes == nil {
+			changes = []guard.Change{}
+		}
+		encoder := json.NewEncoder(stdout)
+		encoder.SetIndent("", "  ")
+		if err := encoder.Encode(map[string]any{
+			"stack": args[2], "added": s.Count(guard.Added), "modified": s.Count(guard.Modified),
+			"removed": s.Count(guard.Removed), "replaced": s.Count(guard.Replaced), "changes": changes,
+		}); err != nil {
+			fmt.Fprintln(stderr, "guard: writing the summary:", err)
+			return exitError
+		}
+		return exitClean
 	}
 	fmt.Fprintf(stdout, "%s: %s (nested stacks included)\n", args[2], s)
 	for _, c := range s.Changes {

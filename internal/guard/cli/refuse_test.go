@@ -30,7 +30,7 @@ func TestRunExitsThreeOnAChangeAWSWouldRefuse(t *testing.T) {
 	for _, want := range []string{
 		`REFUSE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme: key "acme" would be attached to usage plan "keygate-dev-b" while still attached to "keygate-dev-a"`,
 		"REPLACE AWS::ApiGateway::UsagePlanKey UsagePlanKeyAcme",
-		"guard: one deploy: 1 to create, 0 to update, 1 to delete: 2 of CloudFormation's 2500 resource operations per deploy\n",
+		"guard: one deploy: 1 to create, 0 to update, 1 to delete: 2 of CloudFormation's 2500 resource operations per deploy (root template only:",
 		"guard: 2 guarded change(s), 1 of them refused: AWS would fail this deploy, no approval can allow it\n",
 	} {
 		if !strings.Contains(stdout.String(), want) {
