@@ -208,7 +208,9 @@ func envOr(name, fallback string) string {
 // line, with the stage URL and the time from exec.
 func startLocal(t *testing.T, binary, dir, env string, args ...string) (*exec.Cmd, string, time.Duration) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"local", "-env", env, "-addr", "127.0.0.1:0", "-assembly", dir}, args...)...)
+	// No control plane: its default address, 127.0.0.1:8788, would collide
+	// with a keygate local running beside the tests (or another test).
+	cmd := exec.Command(binary, append([]string{"local", "-env", env, "-addr", "127.0.0.1:0", "-control-addr", "", "-assembly", dir}, args...)...)
 	cmd.Dir = synth.ModuleDir
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer

@@ -116,7 +116,7 @@ func TestNoEmulatorOutlivesKeygateLocal(t *testing.T) {
 // yet) is answered 200, not 500.
 func TestKilledEmulatorsAreRestarted(t *testing.T) {
 	binary, dir := smallAssembly(t)
-	cmd := exec.Command(binary, "local", "-env", "small", "-addr", "127.0.0.1:0", "-assembly", dir)
+	cmd := exec.Command(binary, "local", "-env", "small", "-addr", "127.0.0.1:0", "-control-addr", "", "-assembly", dir)
 	cmd.Dir = synth.ModuleDir
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuffer
