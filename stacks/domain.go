@@ -65,14 +65,16 @@ func newCustomDomain(stack awscdk.Stack, env config.Environment, api awsapigatew
 			Validation: awscertificatemanager.CertificateValidation_FromDns(zone),
 		})
 		out.Certificate.Node().DefaultChild().(awscdk.CfnResource).OverrideLogicalId(jsii.String(CustomDomainCertificateLogicalID))
-		// Retained when it leaves the stack (DeletionPolicy
-		// RetainExceptOnCreate, UpdateReplacePolicy Retain): ACM refuses to
-		// delete a certificate API Gateway still holds, and it holds it for
-		// a while after its domain is deleted, so deleting both in one
-		// update or stack deletion can fail "Certificate ... is in use"
-		// (aws/aws-cdk#36265, aws/aws-cdk#16608). A create that rolls back
-		// still deletes it. The README says how to delete a retained one.
-		out.Certificate.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE)
+		// Retained when it leaves the stack (DeletionPolicy and
+		// UpdateReplacePolicy Retain): ACM refuses to delete a certificate
+		// API Gateway still holds, and it holds it for a while after its
+		// domain is deleted, so deleting both in one update or stack
+		// deletion can fail "Certificate ... is in use" (aws/aws-cdk#36265,
+		// aws/aws-cdk#16608). That includes the rollback of the deploy that
+		// created them, so not RetainExceptOnCreate: a failed first deploy
+		// would end in ROLLBACK_FAILED. The README says how to delete a
+		// retained one.
+		out.Certificate.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
 		certificateARN = out.Certificate.CertificateArn()
 	}
 

@@ -351,8 +351,8 @@ func TestAddingADomainWaitsForItBeforeTouchingTheAPI(t *testing.T) {
 // retained when it leaves the stack instead of failing the deploy.
 func TestCertificateInUseIsNotDeletedWithItsDomain(t *testing.T) {
 	_, certificate := domains(t).Templates["keygate-zoned"].Only(t, "AWS::CertificateManager::Certificate")
-	if certificate.DeletionPolicy != "RetainExceptOnCreate" || certificate.UpdateReplacePolicy != "Retain" {
-		t.Errorf("certificate DeletionPolicy %q, UpdateReplacePolicy %q; want RetainExceptOnCreate and Retain", certificate.DeletionPolicy, certificate.UpdateReplacePolicy)
+	if certificate.DeletionPolicy != "Retain" || certificate.UpdateReplacePolicy != "Retain" {
+		t.Errorf("certificate DeletionPolicy %q, UpdateReplacePolicy %q; want Retain for both, even when the creating deploy rolls back", certificate.DeletionPolicy, certificate.UpdateReplacePolicy)
 	}
 }
 

@@ -570,3 +570,18 @@ func TestOneImportedKeyInTwoEnvironmentsOfOneAccountFailsConfig(t *testing.T) {
 		t.Errorf("different accounts: %v", errs)
 	}
 }
+
+// An origin is written into static mapping values ('…'), VTL and a WAF
+// response header: a quote or a $ in it would break the deployed template.
+func TestCORSOriginsThatWouldBreakTemplatesFailConfig(t *testing.T) {
+	for _, origin := range []string{"https://a'b.example.com", `https://a"b.example.com`, "https://a$b.example.com", "https://" + strings.Repeat("a", 250) + ".com", "https://app.example.com/", "ftp://app.example.com"} {
+		if errs := validateCORS("c", CORS{AllowedOrigins: []string{origin}}); len(errs) != 1 {
+			t.Errorf("%q: errors %v, want one", origin, errs)
+		}
+	}
+	for _, origin := range []string{"https://app.example.com", "http://localhost:3000", "https://10.0.0.1:8443", "*"} {
+		if errs := validateCORS("c", CORS{AllowedOrigins: []string{origin}}); len(errs) != 0 {
+			t.Errorf("%q: %v", origin, errs)
+		}
+	}
+}

@@ -23,7 +23,9 @@ var (
 	// A path segment: a literal, a {param} or, last only, a greedy {param+}.
 	pathSegmentPattern = regexp.MustCompile(`^([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$`)
 	urlParamPattern    = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-	lambdaARNPattern   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
+	// A browser origin: http(s), a DNS name or IPv4 address, an optional port.
+	originPattern    = regexp.MustCompile(`^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?$`)
+	lambdaARNPattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
 )
 
 // RetentionDays are the values CloudWatch Logs accepts for a log group's
@@ -34,6 +36,9 @@ var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 5
 var HTTPMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
 
 const (
+	// A WAF custom response header value holds at most 255 characters
+	// (AWS WAF API reference, CustomHTTPHeader).
+	maxOriginLength    = 255
 	maxCacheTTLSeconds = 3600
 	// Root-stack outputs (one per plan) must stay under CloudFormation's 200.
 	maxUsagePlans         = 100
@@ -126,9 +131,11 @@ func validateCORS(path string, cors CORS) Errors {
 			}
 			continue
 		}
-		u, err := url.Parse(origin)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			errs = append(errs, FieldError{Path: originPath, Msg: fmt.Sprintf("%q is not an origin; use scheme://host[:port] without a path, e.g. https://app.example.com", origin)})
+		// Stricter than url.Parse: the origin is written into static
+		// mapping values ('…'), VTL and a WAF response header (at most 255
+		// characters), where a quote or a $ would break the template.
+		if !originPattern.MatchString(origin) || len(origin) > maxOriginLength {
+			errs = append(errs, FieldError{Path: originPath, Msg: fmt.Sprintf("%q is not an origin; use scheme://host[:port] without a path, a host of letters, digits, '-' and '.', at most %d characters, e.g. https://app.example.com", origin, maxOriginLength)})
 		}
 	}
 	return errs

@@ -90,9 +90,11 @@ func TestEveryPolicyParsesAndGrantsNoWildcardAction(t *testing.T) {
 }
 
 // noResourceLevel are actions IAM authorizes only on Resource "*" (Service
-// Authorization Reference, AWS X-Ray: no resource types for PutTraceSegments
-// and PutTelemetryRecords).
-var noResourceLevel = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+// Authorization Reference: AWS X-Ray has no resource types for
+// PutTraceSegments and PutTelemetryRecords, AWS Certificate Manager none for
+// RequestCertificate, which keygate's policy narrows with the
+// acm:ValidationMethod condition instead).
+var noResourceLevel = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "acm:RequestCertificate"}
 
 func everyAction(actions, in []string) bool {
 	for _, a := range actions {
@@ -196,6 +198,31 @@ var needs = map[string][]grant{
 		{"apigateway:POST", apigw("/restapis")}, {"apigateway:GET", apigw("/restapis/a1b2c3")},
 		{"apigateway:PATCH", apigw("/restapis/a1b2c3")}, {"apigateway:PUT", apigw("/restapis/a1b2c3")},
 		{"apigateway:DELETE", apigw("/restapis/a1b2c3")}, {"apigateway:PUT", apigw("/tags/arn%3Aaws%3Aapigateway")},
+		// The resource policy keygate always writes ("To update an API
+		// Gateway resource policy, you'll need the
+		// apigateway:UpdateRestApiPolicy permission", API Gateway developer
+		// guide; serverless/serverless#13075 for the create).
+		{"apigateway:UpdateRestApiPolicy", apigw("/restapis/a1b2c3")},
+	},
+	"AWS::ApiGateway::DomainName": {
+		{"apigateway:POST", apigw("/domainnames")}, {"apigateway:GET", apigw("/domainnames/api.example.com")},
+		{"apigateway:PATCH", apigw("/domainnames/api.example.com")}, {"apigateway:DELETE", apigw("/domainnames/api.example.com")},
+	},
+	"AWS::ApiGateway::BasePathMapping": {
+		{"apigateway:POST", apigw("/domainnames/api.example.com/basepathmappings")},
+		{"apigateway:GET", apigw("/domainnames/api.example.com/basepathmappings/v1")},
+		{"apigateway:PATCH", apigw("/domainnames/api.example.com/basepathmappings/v1")},
+		{"apigateway:DELETE", apigw("/domainnames/api.example.com/basepathmappings/v1")},
+	},
+	"AWS::CertificateManager::Certificate": {
+		{"acm:RequestCertificate", "*"}, {"acm:DescribeCertificate", certificate}, {"acm:DeleteCertificate", certificate},
+		{"acm:AddTagsToCertificate", certificate}, {"route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"},
+		{"route53:GetChange", "arn:aws:route53:::change/C1"},
+	},
+	"AWS::Route53::RecordSet": {
+		{"route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"},
+		{"route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"},
+		{"route53:GetChange", "arn:aws:route53:::change/C1"},
 	},
 	"AWS::ApiGateway::Resource":         apiChild("/resources/r1"),
 	"AWS::ApiGateway::Method":           apiChild("/resources/r1/methods/GET"),
@@ -293,6 +320,7 @@ var (
 	function    = "arn:aws:lambda:" + region + ":" + account + ":function:keygate-dev-BearerAuthorizerFunction-3C4D"
 	topic       = "arn:aws:sns:" + region + ":" + account + ":keygate-dev-MonitoringAlarmTopic-2B3C"
 	webACL      = "arn:aws:wafv2:" + region + ":" + account + ":regional/webacl/keygate-dev/0a1b"
+	certificate = "arn:aws:acm:" + region + ":" + account + ":certificate/0a1b2c3d-1111-2222-3333-444455556666"
 )
 
 func apigw(path string) string { return "arn:aws:apigateway:" + region + "::" + path }
@@ -319,9 +347,10 @@ var (
 )
 
 // synthesized is the shipped config plus an environment that uses every
-// optional feature: WAF, alarm emails, a key imported from Secrets Manager
-// and a Lambda integration, so every resource type keygate can deploy is
-// in one of its templates.
+// optional feature: WAF, alarm emails, a key imported from Secrets Manager,
+// a Lambda integration, and a custom domain with a created certificate, an
+// alias record and source IP rules, so every resource type keygate can deploy
+// is in one of its templates.
 func synthesized(t *testing.T) *synth.Assembly {
 	t.Helper()
 	everythingOnce.Do(func() {
@@ -333,6 +362,9 @@ func synthesized(t *testing.T) *synth.Assembly {
 		delete(full, "account")
 		delete(full, "region")
 		full["stageName"] = "everything"
+		full["region"] = region
+		full["domain"] = map[string]any{"name": "api.everything.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ", "hostedZoneName": "example.com."}
+		full["sourceIps"] = map[string]any{"allow": []any{"203.0.113.0/24"}}
 		full["waf"] = map[string]any{"enabled": true}
 		full["alarms"] = map[string]any{"notifyEmails": []any{"oncall@example.com"}}
 		defaults := keygate["defaults"].(map[string]any)
