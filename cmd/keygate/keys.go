@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -53,7 +54,7 @@ func (u usageError) Error() string { return u.msg }
 
 const keysUsage = `usage: keygate keys <command> -env ENV [flags]
 
-  sync    -file keys.csv [-dry-run] [-prune [-allow-empty]] [-no-import]
+  sync    -file keys.csv [-dry-run] [-prune [-allow-empty] [-max-delete N]] [-no-import]
                                                              make the environment's keys equal to the file
   list    [-csv]                                             the environment's keys
   show    NAME [-reveal]                                     a key and its rotations (-reveal: the value, alone, on stdout)
@@ -62,7 +63,8 @@ const keysUsage = `usage: keygate keys <command> -env ENV [flags]
   move    NAME -plan PLAN                                    detach, then attach; prints the time the key was in no plan
   usage   NAME [-from YYYY-MM-DD] [-to YYYY-MM-DD]           requests per day (default: the last 7 days)
 
-Common flags: -env ENV (required), -config cdk.json (plan and CloudFormation key names; skipped if absent).
+Common flags: -env ENV (required), -config cdk.json (plan and CloudFormation key names; a warning if
+the default ./cdk.json is absent, an error if a -config given is).
 AWS credentials, region and endpoint come from the standard chain (AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL_API_GATEWAY for a local control plane, …).`
 
@@ -82,6 +84,7 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 	dryRun := fset.Bool("dry-run", false, "print the plan, change nothing (sync)")
 	prune := fset.Bool("prune", false, "delete keygate's keys that no row names (sync)")
 	allowEmpty := fset.Bool("allow-empty", false, "let -prune run with a file of no rows (deletes every key keygate manages) (sync)")
+	maxDelete := fset.Int("max-delete", keyctl.DefaultMaxDelete, "the most keys -prune may delete in one run (sync)")
 	noImport := fset.Bool("no-import", false, "create keys one by one with CreateApiKey instead of ImportApiKeys (sync)")
 	asCSV := fset.Bool("csv", false, "print the list as a keys file (list)")
 	reveal := fset.Bool("reveal", false, "print the key's value, and nothing else, on stdout (show)")
@@ -114,12 +117,24 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("keys %s needs a key NAME", cmd)}
 	case cmd == "sync" && *file == "":
 		return usageError{"keys sync needs -file keys.csv"}
+	case *maxDelete < 1:
+		return usageError{fmt.Sprintf("-max-delete %d: give the number of keys -prune may delete, 1 or more (without -prune nothing is deleted)", *maxDelete)}
 	case cmd == "move" && *plan == "":
 		return usageError{"keys move needs -plan PLAN"}
 	}
 
+	explicitConfig := false
+	fset.Visit(func(f *flag.Flag) { explicitConfig = explicitConfig || f.Name == "config" })
 	cfg, err := loadEnvironment(*configPath, *env)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && explicitConfig:
+		return usageError{fmt.Sprintf("-config %s: no such file; give the path of keygate's cdk.json (it names the plans and the keys CloudFormation manages)", *configPath)}
+	case errors.Is(err, fs.ErrNotExist):
+		// Outside the repository the tool still works from what API
+		// Gateway holds, but it must say what it cannot check.
+		fmt.Fprintf(stderr, "keygate keys: warning: no %s here, so the names of cdk.json's keys (CloudFormation's, maybe not deployed yet) are not checked and plan names are checked against API Gateway only; run from the repository or pass -config path/to/cdk.json\n", *configPath)
+		cfg = nil
+	case err != nil:
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -131,23 +146,23 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 	out := stdout
 	switch cmd {
 	case "sync":
-		return runSync(ctx, client, cfg, *file, stdout, stderr, syncFlags{dryRun: *dryRun, prune: *prune, noImport: *noImport, allowEmpty: *allowEmpty})
+		return runSync(ctx, client, cfg, *file, stdout, stderr, syncFlags{dryRun: *dryRun, prune: *prune, noImport: *noImport, allowEmpty: *allowEmpty, maxDelete: *maxDelete})
 	case "list":
 		keys, err := client.List(ctx)
 		if err != nil {
 			return err
 		}
 		if *asCSV {
-			var rows []keyplan.Desired
-			for _, k := range keys {
-				if k.Source == "keygate" && k.Rotation() == 0 {
-					rows = append(rows, keyplan.Desired{Name: k.Name, Plan: k.Plan(), Enabled: k.Enabled, Description: k.Description})
-				}
+			// One row per family: a rotated key's row is enabled while the
+			// key in use is, so the file fed back to sync changes nothing.
+			actual := make([]keyplan.Actual, len(keys))
+			for i, k := range keys {
+				actual[i] = k.Actual
 			}
-			return keyplan.FormatCSV(out, rows)
+			return keyplan.FormatCSV(out, keyplan.FamilyRows(*env, actual))
 		}
 		printKeys(out, keys)
-		fmt.Fprintf(stderr, "%d keys\n", len(keys))
+		fmt.Fprintln(stderr, plural(len(keys), "key"))
 		return nil
 	case "show":
 		family, _, err := client.Family(ctx, keyplan.RootName(name))
@@ -175,21 +190,32 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 		printKeys(out, family)
 		return nil
 	case "rotate":
-		k, err := client.Rotate(ctx, name)
+		r, err := client.Rotate(ctx, name)
 		if err != nil {
 			return err
 		}
+		k := r.Key
 		fmt.Fprintf(out, "created %s (%s) in plan %s, enabled.\n", k.Name, k.ID, k.Plan())
-		fmt.Fprintf(out, "Hand it over with `keygate keys show %s -env %s -reveal | <your secret store>`; once the owner uses it: keygate keys disable %s -env %s\n", k.Name, *env, name, *env)
+		fmt.Fprintf(out, "Hand it over with `keygate keys show %s -env %s -reveal | <your secret store>`; once the owner uses it, retire the key in use until now: keygate keys disable %s -env %s\n", k.Name, *env, r.Replaces.Name, *env)
 		return nil
 	case "disable", "enable":
-		k, err := client.SetEnabled(ctx, name, cmd == "enable")
+		t, err := client.SetEnabled(ctx, name, cmd == "enable")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%sd %s (%s).\n", cmd, k.Name, k.ID)
-		if k.Rotation() == 0 {
-			fmt.Fprintf(out, "Note: sync sets it back to the keys file's enabled column; change the file too.\n")
+		fmt.Fprintf(out, "%sd %s (%s).\n", cmd, t.Key.Name, t.Key.ID)
+		switch inUse, ok := t.InUse(); {
+		case !ok && len(t.Family) > 1:
+			fmt.Fprintf(out, "No key of %s is enabled now (%s): its owner has no access. sync enables %s again while the keys file says enabled=true for %s; set it to false there too.\n",
+				keyplan.RootName(name), strings.Join(names(t.Family), ", "), t.Family[len(t.Family)-1].Name, keyplan.RootName(name))
+		case !ok:
+			fmt.Fprintf(out, "sync enables it again while the keys file says enabled=true for %s; set it to false there too.\n", name)
+		case cmd == "disable":
+			fmt.Fprintf(out, "%s is the key in use for %s (enabled); sync leaves this one disabled.\n", inUse.Name, keyplan.RootName(name))
+		case len(t.Family) == 1:
+			fmt.Fprintf(out, "sync disables it again while the keys file says enabled=false for %s; set it to true there too.\n", name)
+		default:
+			fmt.Fprintf(out, "%s is now the key in use for %s; sync disables every key of %s while the keys file says enabled=false.\n", inUse.Name, keyplan.RootName(name), keyplan.RootName(name))
 		}
 		return nil
 	case "move":
@@ -210,19 +236,15 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KEY\tPLAN\tDAY\tUSED\tREMAINING")
-		for _, u := range usage {
-			for _, d := range u.Days {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", u.Key.Name, u.Key.Plan(), d.Day.Format(time.DateOnly), d.Used, d.Remaining)
-			}
-		}
-		return tw.Flush()
+		return printUsage(out, usage)
 	}
 	return nil
 }
 
-type syncFlags struct{ dryRun, prune, noImport, allowEmpty bool }
+type syncFlags struct {
+	dryRun, prune, noImport, allowEmpty bool
+	maxDelete                           int
+}
 
 func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment, file string, stdout, stderr io.Writer, flags syncFlags) error {
 	f, err := os.Open(file)
@@ -246,7 +268,7 @@ func runSync(ctx context.Context, client *keyctl.Client, env *config.Environment
 	terminal := isTerminal(stderr)
 	res, err := client.Sync(ctx, keyctl.SyncOptions{
 		Desired: desired, ConfigKeys: configKeys, Prune: flags.prune, DryRun: flags.dryRun, NoImport: flags.noImport, AllowEmpty: flags.allowEmpty,
-		Out: stdout, Progress: keyctl.NewProgress(stderr, terminal),
+		MaxDelete: flags.maxDelete, Out: stdout, Progress: keyctl.NewProgress(stderr, terminal),
 	})
 	if err == nil || client.Metrics.WriteCalls() > 0 {
 		printSummary(stdout, client.Metrics, res, flags.dryRun)
@@ -267,14 +289,18 @@ func printSummary(w io.Writer, m *keyctl.Metrics, res keyctl.SyncResult, dryRun 
 	if dryRun {
 		verb = "dry run, nothing applied"
 	}
-	fmt.Fprintf(w, "%s in %s: %d calls (%d writes; %s), %d retries", verb, res.Elapsed.Round(time.Millisecond), m.TotalCalls(), m.WriteCalls(), strings.Join(parts, ", "), m.TotalRetries())
+	fmt.Fprintf(w, "%s in %s: %s (%s; %s), %s", verb, res.Elapsed.Round(time.Millisecond), plural(m.TotalCalls(), "call"), plural(m.WriteCalls(), "write"), strings.Join(parts, ", "), plural(m.TotalRetries(), "retry"))
 	if r := m.Retries(); len(r) > 0 {
-		fmt.Fprintf(w, " %v", r)
+		var codes []string
+		for _, code := range slices.Sorted(maps.Keys(r)) {
+			codes = append(codes, fmt.Sprintf("%s %d", code, r[code]))
+		}
+		fmt.Fprintf(w, " (%s)", strings.Join(codes, ", "))
 	}
 	fmt.Fprintln(w)
 	if len(res.MoveWindows) > 0 {
 		longest := slices.Max(res.MoveWindows)
-		fmt.Fprintf(w, "%d keys moved; the longest was in no plan for %s\n", len(res.MoveWindows), longest.Round(time.Millisecond))
+		fmt.Fprintf(w, "%s moved; the longest was in no plan for %s\n", plural(len(res.MoveWindows), "key"), longest.Round(time.Millisecond))
 	}
 }
 
@@ -287,13 +313,10 @@ func printKeys(w io.Writer, keys []keyctl.Key) {
 	tw.Flush()
 }
 
-// loadEnvironment reads the environment from cdk.json, or returns nil when
-// there is no cdk.json (the tool run outside the repository).
+// loadEnvironment reads the environment from cdk.json; the error wraps
+// fs.ErrNotExist when there is no such file.
 func loadEnvironment(path, name string) (*config.Environment, error) {
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -360,4 +383,32 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// printUsage prints a row per key and day; REMAINING is "-" for a plan
+// without a quota, where API Gateway's remaining count means nothing.
+func printUsage(w io.Writer, usage []keyctl.KeyUsage) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tPLAN\tDAY\tUSED\tREMAINING")
+	for _, u := range usage {
+		for _, d := range u.Days {
+			remaining := "-"
+			if u.Quota {
+				remaining = strconv.FormatInt(d.Remaining, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", u.Key.Name, u.Key.Plan(), d.Day.Format(time.DateOnly), d.Used, remaining)
+		}
+	}
+	return tw.Flush()
+}
+
+// plural is "1 key", "2 keys", "3 retries".
+func plural(n int, noun string) string {
+	switch {
+	case n == 1:
+		return "1 " + noun
+	case strings.HasSuffix(noun, "y"):
+		return strconv.Itoa(n) + " " + strings.TrimSuffix(noun, "y") + "ies"
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

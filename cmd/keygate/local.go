@@ -47,6 +47,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	keys := fs.String("keys", "", `JSON file of key values, {"<key name>": "<value>"}; other keys get generated values`)
 	assembly := fs.String("assembly", "cdk.out", "the synthesized cloud assembly")
 	controlAddr := fs.String("control-addr", envOr("CONTROL_ADDR", defaultControlAddr), "address of the local control plane (API keys, usage plans, usage, tags; default $CONTROL_ADDR, else "+defaultControlAddr+"); empty: none")
+	hold := fs.String("attach-hold", envOr("KEYGATE_ATTACH_HOLD", defaultAttachHold.String()), "time each CreateUsagePlanKey holds the control plane's attachment slot, as on AWS (concurrent ones get 409; default $KEYGATE_ATTACH_HOLD, else "+defaultAttachHold.String()+")")
 	lambdas := lambdaFlag{}
 	fs.Var(lambdas, "lambda", "forward a Lambda proxy route to a local URL: 'METHOD /resource/path=URL' (repeatable)")
 	fs.Usage = func() {
@@ -59,6 +60,12 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "keygate local: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if d, err := parseAttachHold(*hold); err != nil {
+		fmt.Fprintf(stderr, "keygate local: %v\n", err)
+		return 2
+	} else {
+		attachHold = d
 	}
 	moduleDir, err := gobuild.FindModuleRoot(".")
 	if err != nil {

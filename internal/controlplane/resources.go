@@ -352,6 +352,18 @@ func (s *Server) createUsagePlanKey(w http.ResponseWriter, r *http.Request) erro
 	if s.opts.AttachHook != nil {
 		s.opts.AttachHook()
 	}
+	if s.opts.AttachHeld != nil {
+		s.opts.AttachHeld <- struct{}{}
+	}
+	if hold := s.opts.AttachHold; hold > 0 {
+		timer := time.NewTimer(hold)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return r.Context().Err()
+		}
+	}
 	planID := r.PathValue("id")
 	if err := s.store.AttachKey(planID, in.KeyID); err != nil {
 		return err

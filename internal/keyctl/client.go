@@ -231,13 +231,20 @@ func newRetryer(attempts int, metrics *Metrics) aws.Retryer {
 func apiGatewayRetryable(err error) aws.Ternary {
 	var conflict *types.ConflictException
 	if errors.As(err, &conflict) {
-		return aws.BoolTernary(strings.Contains(conflict.ErrorMessage(), "concurrent modification"))
+		return aws.BoolTernary(isConcurrentModification(conflict))
 	}
 	var limit *types.LimitExceededException
 	if errors.As(err, &limit) {
 		return aws.BoolTernary(limit.RetryAfterSeconds != nil)
 	}
 	return aws.UnknownTernary
+}
+
+// isConcurrentModification tells API Gateway's "Unable to complete
+// operation due to concurrent modification" 409 (retried) from its other
+// ConflictExceptions.
+func isConcurrentModification(conflict *types.ConflictException) bool {
+	return strings.Contains(conflict.ErrorMessage(), "concurrent modification")
 }
 
 type retryAfterBackoff struct{ next retry.BackoffDelayer }

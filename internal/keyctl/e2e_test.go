@@ -315,7 +315,8 @@ func TestMoveRotateDisablePrune(t *testing.T) {
 	e.onDataPlane(t, oldValue, "internal", true)
 
 	// rotate: a new key in the same plan; the old one stays enabled.
-	rotated, err := c.Rotate(ctx, name)
+	rotation, err := c.Rotate(ctx, name)
+	rotated := rotation.Key
 	if err != nil || rotated.Name != name+"~r1" || rotated.Plan() != "internal" {
 		t.Fatalf("rotate = %+v, %v", rotated, err)
 	}

@@ -3,6 +3,7 @@ package keyctl
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -20,6 +21,9 @@ func PlanName(env, plan string) string { return "keygate-" + env + "-" + plan }
 type Inventory struct {
 	// PlanIDs maps a plan's cdk.json name to its id.
 	PlanIDs map[string]string
+	// Quotas tells, by plan name, whether the plan has a request quota
+	// (without one, GetUsage's remaining count means nothing).
+	Quotas map[string]bool
 	// Keys are every API key in the account and region, with the names of
 	// this environment's plans each is attached to.
 	Keys []keyplan.Actual
@@ -54,7 +58,8 @@ const pageLimit = 500
 // every attachment to the environment's plans: one call per 500 keys and per
 // 500 attachments, and no writes.
 func (c *Client) Inventory(ctx context.Context) (Inventory, error) {
-	inv := Inventory{PlanIDs: map[string]string{}}
+	inv := Inventory{PlanIDs: map[string]string{}, Quotas: map[string]bool{}}
+	dups := map[string][]string{}
 	prefix := PlanName(c.env, "")
 	plans := apigateway.NewGetUsagePlansPaginator(c.api, &apigateway.GetUsagePlansInput{Limit: aws.Int32(pageLimit)})
 	for plans.HasMorePages() {
@@ -63,10 +68,32 @@ func (c *Client) Inventory(ctx context.Context) (Inventory, error) {
 			return Inventory{}, fmt.Errorf("listing usage plans: %w", err)
 		}
 		for _, p := range out.Items {
-			if name := aws.ToString(p.Name); strings.HasPrefix(name, prefix) {
-				inv.PlanIDs[strings.TrimPrefix(name, prefix)] = aws.ToString(p.Id)
+			name := aws.ToString(p.Name)
+			if !strings.HasPrefix(name, prefix) {
+				continue
 			}
+			short := strings.TrimPrefix(name, prefix)
+			if first, dup := inv.PlanIDs[short]; dup {
+				if len(dups[short]) == 0 {
+					dups[short] = []string{first}
+				}
+				dups[short] = append(dups[short], aws.ToString(p.Id))
+				continue
+			}
+			inv.PlanIDs[short] = aws.ToString(p.Id)
+			inv.Quotas[short] = p.Quota != nil
 		}
+	}
+	if len(dups) > 0 {
+		// Plan names are not unique in API Gateway; an old stack's plan
+		// left behind (retained, or from a failed delete) has the same
+		// name. Picking one would put keys where the stack does not look.
+		var lines []string
+		for _, short := range slices.Sorted(maps.Keys(dups)) {
+			lines = append(lines, fmt.Sprintf("%s: %s", PlanName(c.env, short), strings.Join(dups[short], ", ")))
+		}
+		return Inventory{}, fmt.Errorf("several usage plans in %s have the name keygate-%s gives one plan, so keygate keys cannot tell which is the stack's:\n  %s\nFind the stack's plan (aws cloudformation describe-stack-resources --stack-name keygate-%s, or the UsagePlan outputs) and delete or rename the others (aws apigateway delete-usage-plan --usage-plan-id ID) after moving their keys",
+			c.region, c.env, strings.Join(lines, "\n  "), c.env)
 	}
 	if len(inv.PlanIDs) == 0 {
 		return Inventory{}, fmt.Errorf("no usage plan named %s<plan> in %s: deploy the stack keygate-%s first (plans come from cdk.json)", prefix, c.region, c.env)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,21 +95,50 @@ func (c *Client) Value(ctx context.Context, keyID string) (string, error) {
 	return aws.ToString(out.Value), nil
 }
 
+// Rotation is what Rotate made.
+type Rotation struct {
+	// Key is the new key.
+	Key Key
+	// Replaces is the key in use before: the family's newest enabled key,
+	// the one to disable once the owner uses Key.
+	Replaces Key
+}
+
 // Rotate creates the next rotation of the row name: a new key named
 // name~rN in the plan of the family's newest key, enabled, tagged as a
 // rotation of name. The older keys stay enabled until Disable.
-func (c *Client) Rotate(ctx context.Context, name string) (Key, error) {
+//
+// A rotation's own name (acme~r1) is refused: its key would be a rotation
+// of a key that is no row, outside the family sync, show, disable and
+// -prune work on.
+func (c *Client) Rotate(ctx context.Context, name string) (Rotation, error) {
+	if root := keyplan.RootName(name); root != name {
+		if family, _, err := c.Family(ctx, root); err == nil {
+			for _, k := range family {
+				if k.Name == name && k.Rotation() > 0 {
+					return Rotation{}, fmt.Errorf("%s is rotation %d of %s; rotate the row's name instead: keygate keys rotate %s -env %s (it creates %s)",
+						name, k.Rotation(), root, root, c.env, keyplan.RotatedName(root, family[len(family)-1].Rotation()+1))
+				}
+			}
+		}
+	}
 	family, inv, err := c.Family(ctx, name)
 	if err != nil {
-		return Key{}, err
+		return Rotation{}, err
 	}
-	if family[0].Name != name {
-		return Key{}, fmt.Errorf("%q is a rotation; rotate the row's name (%s)", name, family[0].Tags[keyplan.TagRotationOf])
+	if family[0].Name != name || family[0].Rotation() > 0 {
+		return Rotation{}, fmt.Errorf("%s is a rotation; rotate the row's name (%s)", name, family[0].Tags[keyplan.TagRotationOf])
 	}
 	newest := family[len(family)-1]
 	plan := newest.Plan()
 	if plan == "" {
-		return Key{}, fmt.Errorf("key %s (%s) is in no plan of keygate-%s; run sync first", newest.Name, newest.ID, c.env)
+		return Rotation{}, fmt.Errorf("key %s (%s) is in no plan of keygate-%s; run sync first", newest.Name, newest.ID, c.env)
+	}
+	replaces := newest
+	for _, k := range family {
+		if k.Enabled {
+			replaces = k // the newest enabled key is the one in use
+		}
 	}
 	n := newest.Rotation() + 1
 	tags := keyplan.ManagedTags(c.env)
@@ -116,23 +146,42 @@ func (c *Client) Rotate(ctx context.Context, name string) (Key, error) {
 	rotated := keyplan.RotatedName(name, n)
 	id, err := c.createKey(ctx, rotated, fmt.Sprintf("rotation %d of %s", n, name), true, tags)
 	if err != nil {
-		return Key{}, err
+		return Rotation{}, err
 	}
 	// A failure here leaves a tagged key in no plan: the next sync attaches it.
 	if err := c.attach(ctx, inv.PlanIDs[plan], id); err != nil {
-		return Key{}, fmt.Errorf("attaching %s (%s) to plan %s (sync attaches it): %w", rotated, id, plan, err)
+		return Rotation{}, fmt.Errorf("attaching %s (%s) to plan %s (sync attaches it): %w", rotated, id, plan, err)
 	}
-	return Key{Actual: keyplan.Actual{ID: id, Name: rotated, Enabled: true, Tags: tags, Plans: []string{plan}, CreatedDate: time.Now()}, Source: "keygate"}, nil
+	key := Key{Actual: keyplan.Actual{ID: id, Name: rotated, Enabled: true, Tags: tags, Plans: []string{plan}, CreatedDate: time.Now()}, Source: "keygate"}
+	return Rotation{Key: key, Replaces: replaces}, nil
+}
+
+// Toggle is what SetEnabled changed.
+type Toggle struct {
+	Key Key
+	// Family is the row's keys after the change, oldest first.
+	Family []Key
+}
+
+// InUse is the family's newest enabled key, if any: the key the row's
+// owner is expected to use, and the one sync keeps enabled.
+func (t Toggle) InUse() (Key, bool) {
+	for i := len(t.Family) - 1; i >= 0; i-- {
+		if t.Family[i].Enabled {
+			return t.Family[i], true
+		}
+	}
+	return Key{}, false
 }
 
 // SetEnabled enables or disables the keygate-managed key with exactly this
 // name (a row's original key, or one rotation such as acme~r1).
-func (c *Client) SetEnabled(ctx context.Context, name string, enabled bool) (Key, error) {
+func (c *Client) SetEnabled(ctx context.Context, name string, enabled bool) (Toggle, error) {
 	family, _, err := c.Family(ctx, keyplan.RootName(name))
 	if err != nil {
-		return Key{}, err
+		return Toggle{}, err
 	}
-	for _, k := range family {
+	for i, k := range family {
 		if k.Name != name {
 			continue
 		}
@@ -140,12 +189,12 @@ func (c *Client) SetEnabled(ctx context.Context, name string, enabled bool) (Key
 			{Op: types.OpReplace, Path: aws.String("/enabled"), Value: aws.String(strconv.FormatBool(enabled))},
 		}})
 		if err != nil {
-			return Key{}, fmt.Errorf("updating %s (%s): %w", name, k.ID, err)
+			return Toggle{}, fmt.Errorf("updating %s (%s): %w", name, k.ID, err)
 		}
-		k.Enabled = enabled
-		return k, nil
+		family[i].Enabled = enabled
+		return Toggle{Key: family[i], Family: family}, nil
 	}
-	return Key{}, fmt.Errorf("no key named %q in keygate-%s (its rotations: %s)", name, c.env, familyNames(family))
+	return Toggle{}, fmt.Errorf("no key named %q in keygate-%s (the row's keys: %s)", name, c.env, familyNames(family))
 }
 
 // MoveResult is one key's move.
@@ -164,7 +213,7 @@ func (c *Client) Move(ctx context.Context, name, plan string) ([]MoveResult, err
 	}
 	to, ok := inv.PlanIDs[plan]
 	if !ok {
-		return nil, fmt.Errorf("keygate-%s has no usage plan %q; use one of %v", c.env, plan, inv.PlanNames())
+		return nil, fmt.Errorf("keygate-%s has no usage plan %q; use one of %s", c.env, plan, strings.Join(inv.PlanNames(), ", "))
 	}
 	var results []MoveResult
 	for _, k := range family {
@@ -194,6 +243,9 @@ type DayUsage struct {
 type KeyUsage struct {
 	Key  Key
 	Days []DayUsage
+	// Quota tells whether the key's plan has a request quota; without one
+	// DayUsage.Remaining is meaningless (API Gateway reports 0).
+	Quota bool
 }
 
 // Usage reports the daily usage of the row name's keys between from and to
@@ -207,6 +259,7 @@ func (c *Client) Usage(ctx context.Context, name string, from, to time.Time) ([]
 	for _, k := range family {
 		ku := KeyUsage{Key: k}
 		if plan := k.Plan(); plan != "" {
+			ku.Quota = inv.Quotas[plan]
 			pages := apigateway.NewGetUsagePaginator(c.api, &apigateway.GetUsageInput{
 				UsagePlanId: aws.String(inv.PlanIDs[plan]), KeyId: aws.String(k.ID),
 				StartDate: aws.String(from.Format(time.DateOnly)), EndDate: aws.String(to.Format(time.DateOnly)),
@@ -239,5 +292,5 @@ func familyNames(family []Key) string {
 	for _, k := range family {
 		names = append(names, k.Name)
 	}
-	return fmt.Sprint(names)
+	return strings.Join(names, ", ")
 }

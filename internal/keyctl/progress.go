@@ -68,7 +68,17 @@ func (b *bar) Done() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.draw()
+	if b.done < b.total {
+		fmt.Fprintf(b.w, "\n%s\n", stoppedLine(b.label, b.done, b.total))
+		return
+	}
 	fmt.Fprintln(b.w)
+}
+
+// stoppedLine is what the progress says when a run ends before its last
+// change (an error, Ctrl-C): never "done".
+func stoppedLine(label string, done, total int) string {
+	return fmt.Sprintf("%s: interrupted after %d of %d changes; run the same command again to finish the rest (it resumes, without duplicates)", label, done, total)
 }
 
 type lines struct {
@@ -102,6 +112,10 @@ func (l *lines) Add(n int) {
 func (l *lines) Done() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.done < l.total {
+		fmt.Fprintln(l.w, stoppedLine(l.label, l.done, l.total))
+		return
+	}
 	fmt.Fprintf(l.w, "%s: %d/%d done in %s\n", l.label, l.done, l.total, time.Since(l.start).Round(time.Millisecond))
 }
 

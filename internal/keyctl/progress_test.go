@@ -31,3 +31,18 @@ func TestProgressBarForTerminals(t *testing.T) {
 		t.Errorf("bar: %q", out.String())
 	}
 }
+
+// A run that stops before its last change says so and how to finish: it
+// never reads "done".
+func TestProgressSaysInterruptedNotDone(t *testing.T) {
+	for _, terminal := range []bool{false, true} {
+		var out bytes.Buffer
+		p := NewProgress(&out, terminal)
+		p.Start("sync", 200)
+		p.Add(74)
+		p.Done()
+		if s := out.String(); strings.Contains(s, "done") || !strings.Contains(s, "sync: interrupted after 74 of 200 changes; run the same command again") {
+			t.Errorf("terminal=%v: %q", terminal, s)
+		}
+	}
+}

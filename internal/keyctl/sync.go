@@ -29,6 +29,10 @@ type SyncOptions struct {
 	DryRun     bool
 	// AllowEmpty lets -prune run with a file of no rows.
 	AllowEmpty bool
+	// MaxDelete is the most keys -prune deletes in one run (default
+	// DefaultMaxDelete); a plan with more is refused before any change.
+	// Negative: no limit.
+	MaxDelete int
 	// KeyQuota is the account's key quota (default AccountKeyQuota); a
 	// plan that would pass it is refused before any change.
 	KeyQuota int
@@ -46,6 +50,11 @@ type SyncOptions struct {
 	Out      io.Writer
 	Progress Progress
 }
+
+// DefaultMaxDelete is how many keys -prune deletes without -max-delete: a
+// few rows removed is everyday churn; more is far more often a truncated
+// export or the wrong file than the wish to revoke that many customers.
+const DefaultMaxDelete = 10
 
 // AccountKeyQuota is API Gateway's API keys per account and region:
 // 10,000, not adjustable ("Amazon API Gateway quotas").
@@ -113,6 +122,19 @@ func (c *Client) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error)
 		return result, fmt.Errorf("the account would hold %d API keys in %s (%d now, %d to create, %d to delete); API Gateway allows %d per account and region: remove rows, or -prune keys no row names",
 			after, c.region, len(inv.Keys), plan.Count(keyplan.Create), plan.Count(keyplan.Delete), quota)
 	}
+	maxDelete := opts.MaxDelete
+	if maxDelete == 0 {
+		maxDelete = DefaultMaxDelete
+	}
+	if n := plan.Count(keyplan.Delete); maxDelete >= 0 && n > maxDelete {
+		msg := fmt.Sprintf("the plan deletes %s (of %d keygate keys manages in keygate-%s, all listed above), more than -max-delete %d allows; check the keys file is complete, then run again with -max-delete %d",
+			plural(n, "key"), managedCount(inv, c.env), c.env, maxDelete, n)
+		if opts.DryRun {
+			fmt.Fprintln(opts.Out, "  note: "+msg)
+		} else {
+			return result, errors.New("refusing to sync: " + msg)
+		}
+	}
 	if opts.DryRun || len(plan.Changes) == 0 {
 		result.Elapsed = time.Since(start)
 		return result, nil
@@ -136,15 +158,16 @@ func printPlan(w io.Writer, env string, p keyplan.Plan) {
 	}
 	fmt.Fprintf(w, "plan for keygate-%s: %s; %d unchanged", env, strings.Join(counts, ", "), p.Unchanged)
 	if len(p.Kept) > 0 {
-		fmt.Fprintf(w, "; %d keys of ours are in no row (kept; -prune deletes them)", len(p.Kept))
+		fmt.Fprintf(w, "; %s of ours %s in no row (kept; -prune deletes them)", plural(len(p.Kept), "key"), isAre(len(p.Kept)))
 	}
 	fmt.Fprintln(w)
 	// Every change up to 50, then 10 per kind: a plan of 10,000 creates
 	// says so in one line.
+	// Deletes are listed in full: each revokes a customer's access.
 	shown := map[keyplan.Kind]int{}
 	for _, ch := range p.Changes {
 		shown[ch.Kind]++
-		if len(p.Changes) <= 50 || shown[ch.Kind] <= 10 {
+		if len(p.Changes) <= 50 || shown[ch.Kind] <= 10 || ch.Kind == keyplan.Delete {
 			fmt.Fprintln(w, "  "+ch.String())
 		} else if shown[ch.Kind] == 11 {
 			fmt.Fprintf(w, "  … and %d more %s\n", p.Count(ch.Kind)-10, ch.Kind)
@@ -402,9 +425,9 @@ func (c *Client) importKeys(ctx context.Context, batch []keyplan.Change, planIDs
 }
 
 // KeyARN is an API key's ARN (apigateway-resource-arns): the resource
-// TagResource takes.
+// TagResource takes, in the region's partition (arn:aws-cn:… in China).
 func (c *Client) KeyARN(id string) string {
-	return "arn:aws:apigateway:" + c.region + "::/apikeys/" + id
+	return "arn:" + Partition(c.region) + ":apigateway:" + c.region + "::/apikeys/" + id
 }
 
 func (c *Client) tagKey(ctx context.Context, id string, tags map[string]string) error {
@@ -424,6 +447,15 @@ func (c *Client) attach(ctx context.Context, planID, keyID string) error {
 	attachMu.Lock()
 	defer attachMu.Unlock()
 	_, err := c.api.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: aws.String(planID), KeyId: aws.String(keyID), KeyType: aws.String("API_KEY")})
+	var conflict *types.ConflictException
+	if errors.As(err, &conflict) && !isConcurrentModification(conflict) {
+		// A first attempt whose response was lost may have attached the
+		// key: the retry's 409 then means done. Any other 409 (the key is
+		// in another plan of the stage) stands.
+		if _, gerr := c.api.GetUsagePlanKey(ctx, &apigateway.GetUsagePlanKeyInput{UsagePlanId: aws.String(planID), KeyId: aws.String(keyID)}); gerr == nil {
+			return nil
+		}
+	}
 	return err
 }
 
@@ -465,4 +497,29 @@ func (c *Client) move(ctx context.Context, keyID string, from []string, to strin
 func isNotFound(err error) bool {
 	var nf *types.NotFoundException
 	return errors.As(err, &nf)
+}
+
+func managedCount(inv Inventory, env string) int {
+	n := 0
+	for _, k := range inv.Keys {
+		if k.Managed(env) {
+			n++
+		}
+	}
+	return n
+}
+
+// plural is "1 key", "2 keys".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

@@ -172,7 +172,12 @@ func (p Plan) Count(k Kind) int {
 func (p Plan) Writes() int { return len(p.Changes) }
 
 // ClashError lists CSV names that belong to keys keygate does not manage.
-type ClashError struct{ Clashes []string }
+type ClashError struct {
+	Clashes []string
+	// CloudFormation and HandMade tell which kinds of key the clashes
+	// name, for the advice.
+	CloudFormation, HandMade bool
+}
 
 func (e *ClashError) Error() string {
 	verb := " belong"
@@ -181,7 +186,20 @@ func (e *ClashError) Error() string {
 	}
 	return "refusing to sync: " + plural(len(e.Clashes), "name") + " in the keys file" + verb + " to keys keygate keys does not manage:\n  " +
 		strings.Join(e.Clashes, "\n  ") +
-		"\nRename the row (API key names are what clients and usage reports show), or remove the key from cdk.json first if it should move to keygate keys."
+		"\nRename the row: API key names are what clients and usage reports show, so two keys of one name would confuse both." +
+		e.advice()
+}
+
+func (e *ClashError) advice() string {
+	var out string
+	if e.CloudFormation {
+		out += "\nA key of cdk.json or of CloudFormation stays CloudFormation's: to hand its name to keygate keys, remove it from cdk.json and deploy first."
+	}
+	if e.HandMade {
+		out += "\nA key made by hand is never adopted (keygate did not generate its value, so it cannot tell it is safe to own): if it is no longer used, detach it " +
+			"(aws apigateway delete-usage-plan-key --usage-plan-id PLAN --key-id KEY) and delete it (aws apigateway delete-api-key --api-key KEY); otherwise keep it and give the row another name."
+	}
+	return out
 }
 
 // Decide compares the desired keys with the actual ones and returns the
@@ -211,19 +229,24 @@ func Decide(in Input) (Plan, error) {
 	}
 
 	var clashes []string
+	var cfnClash, handClash bool
 	var adopt []Change
 	for _, row := range in.Desired {
 		if configKeys[row.Name] {
 			clashes = append(clashes, fmt.Sprintf("line %d: %q is an API key of environment %s in cdk.json (CloudFormation manages it)", row.Line, row.Name, in.Env))
+			cfnClash = true
 			continue
 		}
 		for _, a := range foreign[row.Name] {
 			switch stack := a.cloudFormationStack(); {
 			case ownStack(stack, in.Env):
+				cfnClash = true
 				clashes = append(clashes, fmt.Sprintf("line %d: %q is key %s of CloudFormation stack %s", row.Line, row.Name, a.ID, stack))
 			case stack != "" && len(a.Plans) > 0:
+				cfnClash = true
 				clashes = append(clashes, fmt.Sprintf("line %d: %q is key %s of CloudFormation stack %s, in plan %s", row.Line, row.Name, a.ID, stack, strings.Join(a.Plans, "+")))
 			case len(a.Plans) > 0 && !a.GeneratedValue:
+				handClash = true
 				clashes = append(clashes, fmt.Sprintf("line %d: %q is key %s, in plan %s without keygate's tags (CloudFormation's, or made by hand)", row.Line, row.Name, a.ID, strings.Join(a.Plans, "+")))
 			case a.GeneratedValue && stack == "":
 				adopt = append(adopt, Change{Kind: Adopt, Name: a.Name, KeyID: a.ID})
@@ -235,7 +258,7 @@ func Decide(in Input) (Plan, error) {
 		}
 	}
 	if len(clashes) > 0 {
-		return Plan{}, &ClashError{Clashes: clashes}
+		return Plan{}, &ClashError{Clashes: clashes, CloudFormation: cfnClash, HandMade: handClash}
 	}
 	plan.Changes = append(plan.Changes, adopt...)
 	adopted := map[string]bool{}
@@ -267,6 +290,13 @@ func Decide(in Input) (Plan, error) {
 			}
 		}
 		newest := len(members) - 1
+		// The row is enabled when the key in use (its newest enabled
+		// member) is: a rotation's retired original stays disabled, and a
+		// disabled newest rotation behind an enabled older key is left as
+		// `disable` made it. Only a family with no enabled key is enabled
+		// again, through its newest key. (`list -csv` writes the same rule
+		// back: FamilyRows.)
+		anyEnabled := slices.ContainsFunc(members, func(m Actual) bool { return m.Enabled })
 		for i, m := range members {
 			switch {
 			case len(m.Plans) == 0:
@@ -279,7 +309,7 @@ func Decide(in Input) (Plan, error) {
 				plan.Changes = append(plan.Changes, Change{Kind: Disable, Name: m.Name, KeyID: m.ID})
 			// Older rotations keep the state `disable` gave them: re-enabling a
 			// retired key would undo the rotation.
-			case row.Enabled && !m.Enabled && i == newest:
+			case row.Enabled && !anyEnabled && i == newest:
 				plan.Changes = append(plan.Changes, Change{Kind: Enable, Name: m.Name, KeyID: m.ID})
 			}
 			if m.Rotation() == 0 && m.Description != row.Description {
@@ -331,4 +361,37 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// FamilyRows is the inverse of Decide for env's managed keys: one row per
+// family (a key and its rotations), named after the row, in the plan of its
+// newest key, enabled when any of its keys is (the key in use), with the
+// original key's description. Decide(FamilyRows(keys)) plans no change, so
+// `keygate keys list -csv` fed back to sync writes nothing.
+func FamilyRows(env string, actual []Actual) []Desired {
+	families := map[string][]Actual{}
+	for _, a := range actual {
+		if a.Managed(env) {
+			families[a.family()] = append(families[a.family()], a)
+		}
+	}
+	rows := make([]Desired, 0, len(families))
+	for name, members := range families {
+		slices.SortFunc(members, func(a, b Actual) int {
+			return cmp.Or(cmp.Compare(a.Rotation(), b.Rotation()), a.CreatedDate.Compare(b.CreatedDate), cmp.Compare(a.ID, b.ID))
+		})
+		row := Desired{Name: name}
+		for _, m := range members {
+			if len(m.Plans) > 0 {
+				row.Plan = m.Plans[0] // the newest key's plan wins
+			}
+			row.Enabled = row.Enabled || m.Enabled
+		}
+		if members[0].Rotation() == 0 {
+			row.Description = members[0].Description
+		}
+		rows = append(rows, row)
+	}
+	slices.SortFunc(rows, func(a, b Desired) int { return cmp.Compare(a.Name, b.Name) })
+	return rows
 }
