@@ -194,9 +194,11 @@ func (s *Store) CreateKey(k Key) (Key, error) {
 	} else if _, taken := s.keys[k.ID]; taken {
 		return Key{}, errorf(Conflict, "API key id %s already exists", k.ID)
 	}
-	if other, taken := s.byValue[k.Value]; taken {
-		// Never echo the value: it is a secret.
-		return Key{}, errorf(Conflict, "API key value already exists (key %s)", other.ID)
+	if _, taken := s.byValue[k.Value]; taken {
+		// API Gateway's answer (serverless/serverless#6458). Never echo the
+		// value, nor the other key's id: whoever guesses a value must not
+		// learn whose key it is.
+		return Key{}, errorf(Conflict, "API Key already exists")
 	}
 	now := s.now().UTC()
 	k.CreatedDate, k.LastUpdatedDate = now, now
@@ -270,7 +272,7 @@ func (s *Store) UpdateKey(id string, update func(*Key) error) (Key, error) {
 	}
 	if k.Value != old.Value {
 		if _, taken := s.byValue[k.Value]; taken {
-			return Key{}, errorf(Conflict, "API key value already exists")
+			return Key{}, errorf(Conflict, "API Key already exists")
 		}
 	}
 	k.LastUpdatedDate = s.now().UTC()

@@ -81,7 +81,7 @@ func TestCreateKeyRefuses(t *testing.T) {
 	}{
 		{"short value", Key{Value: strings.Repeat("v", 19)}, BadRequest, "value: must be 20 to 128 characters, is 19"},
 		{"long value", Key{Value: strings.Repeat("v", 129)}, BadRequest, "is 129"},
-		{"duplicate value", Key{Value: strings.Repeat("a", 20)}, Conflict, "value already exists (key fixedid001)"},
+		{"duplicate value", Key{Value: strings.Repeat("a", 20)}, Conflict, "API Key already exists"},
 		{"duplicate id", Key{ID: "fixedid001"}, Conflict, "fixedid001 already exists"},
 		{"reserved tag", Key{Tags: map[string]string{"aws:x": "1"}}, BadRequest, "aws: prefix is reserved"},
 	} {

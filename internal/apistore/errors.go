@@ -31,7 +31,10 @@ func (k Kind) Exception() string {
 	case LimitExceeded:
 		return "LimitExceededException"
 	}
-	return "ServiceException"
+	// AWS's common error for a failure of its own ("InternalFailure",
+	// HTTP 500: https://docs.aws.amazon.com/apigateway/latest/api/CommonErrors.html;
+	// API Gateway sends it, e.g. serverless/serverless#6690).
+	return "InternalFailure"
 }
 
 // HTTPStatus is the status API Gateway answers this kind with.

@@ -209,7 +209,9 @@ func writeStoreError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, "BadRequestException", bad.Error())
 		return
 	}
-	writeError(w, http.StatusInternalServerError, "ServiceException", err.Error())
+	// AWS's common error for its own failures (CommonErrors.html:
+	// InternalFailure, 500; seen from API Gateway in serverless/serverless#6690).
+	writeError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
 }
 
 type badRequest struct{ msg string }

@@ -101,42 +101,90 @@ func (s *Server) importAPIKeys(w http.ResponseWriter, r *http.Request) error {
 		}
 		rows = append(rows, row{line: line, key: k, plans: plans})
 	}
+	// Two rows of one value are one key to API Gateway (the later row
+	// overwrites the earlier): say so rather than count it twice.
+	seenValue := map[string]int{}
+	for _, rw := range rows {
+		if first, dup := seenValue[rw.key.Value]; dup {
+			warnings = append(warnings, fmt.Sprintf("Line %d: same API key value as line %d", rw.line, first))
+		} else {
+			seenValue[rw.key.Value] = rw.line
+		}
+	}
 	if failOnWarnings && len(warnings) > 0 {
-		return badRequestf("Import failed with warnings: %s", strings.Join(warnings, "; "))
+		return importFailed(warnings)
 	}
 	if have, limit := len(s.store.Keys()), s.store.Limits().Keys; have+newKeys > limit {
 		return &apistore.Error{Kind: apistore.LimitExceeded, Message: fmt.Sprintf("API keys: importing %d new keys would pass the account limit of %d (%d exist)", newKeys, limit, have)}
 	}
 
+	// failonwarnings=true: "rollback ApiKey importation (true) or not
+	// (false) when error is encountered" (API_ImportApiKeys). A row can
+	// still fail while it is applied (a plan of the same stage as one the
+	// key is in, a key limit reached meanwhile): every change made so far
+	// is then undone, in reverse, and nothing of the file stays.
+	var undo []func()
+	rollback := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
 	ids := []string{}
 	for _, rw := range rows {
 		var id string
+		var rowWarnings []string
 		if existing, ok := s.store.KeyByValue(rw.key.Value); ok {
 			updated, err := s.store.UpdateKey(existing.ID, func(k *apistore.Key) error {
 				k.Name, k.Description, k.Enabled = rw.key.Name, rw.key.Description, rw.key.Enabled
 				return nil
 			})
 			if err != nil {
-				warnings = append(warnings, fmt.Sprintf("Line %d: %v", rw.line, err))
-				continue
+				rowWarnings = append(rowWarnings, fmt.Sprintf("Line %d: %v", rw.line, err))
+			} else {
+				id = updated.ID
+				undo = append(undo, func() {
+					s.store.UpdateKey(existing.ID, func(k *apistore.Key) error {
+						k.Name, k.Description, k.Enabled = existing.Name, existing.Description, existing.Enabled
+						return nil
+					})
+				})
 			}
-			id = updated.ID
 		} else {
 			created, err := s.store.CreateKey(rw.key)
 			if err != nil {
-				warnings = append(warnings, fmt.Sprintf("Line %d: %v", rw.line, err))
-				continue
+				rowWarnings = append(rowWarnings, fmt.Sprintf("Line %d: %v", rw.line, err))
+			} else {
+				id = created.ID
+				undo = append(undo, func() { s.store.DeleteKey(created.ID) })
 			}
-			id = created.ID
 		}
-		ids = append(ids, id)
-		for _, planID := range rw.plans {
-			if err := s.store.AttachKey(planID, id); err != nil && apistore.KindOf(err) != apistore.Conflict {
-				warnings = append(warnings, fmt.Sprintf("Line %d: %v", rw.line, err))
-			} else if err != nil && !strings.Contains(err.Error(), "already in usage plan") {
-				warnings = append(warnings, fmt.Sprintf("Line %d: %v", rw.line, err))
+		if id != "" {
+			ids = append(ids, id)
+			for _, planID := range rw.plans {
+				err := s.store.AttachKey(planID, id)
+				switch {
+				case err == nil:
+					undo = append(undo, func() { s.store.DetachKey(planID, id) })
+				case apistore.KindOf(err) == apistore.Conflict && strings.Contains(err.Error(), "already in usage plan"):
+					// attached before: the overwrite keeps it
+				default:
+					rowWarnings = append(rowWarnings, fmt.Sprintf("Line %d: %v", rw.line, err))
+				}
 			}
+		}
+		warnings = append(warnings, rowWarnings...)
+		if failOnWarnings && len(rowWarnings) > 0 {
+			rollback()
+			return importFailed(warnings)
 		}
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"ids": ids, "warnings": nonNil(warnings)})
+}
+
+// importFailed is the answer to an import that failonwarnings rolled back:
+// 400 BadRequestException with the warnings in its message, as API Gateway
+// returns them ("warnings are returned as a message in the exception",
+// api-gateway-import-api-errors-warnings.html).
+func importFailed(warnings []string) error {
+	return badRequestf("Import failed, rolled back (failonwarnings): %s", strings.Join(warnings, "; "))
 }

@@ -40,7 +40,8 @@ const (
 const RotationSeparator = "~r"
 
 // ParseCSV reads name,plan,enabled,description rows. It is strict: the
-// header must be exactly Header, every row must have four fields, names are
+// header must be Header (names in this order; case and surrounding spaces
+// are ignored, as is a byte order mark), every row must have four fields, names are
 // unique, enabled is true or false, and every problem is reported with its
 // line number, all at once. plans, when not nil, lists the plan names the
 // environment has; a row naming another plan is an error.
@@ -65,18 +66,23 @@ func ParseCSV(r io.Reader, plans []string) ([]Desired, error) {
 		}
 		if err != nil {
 			var parseErr *csv.ParseError
-			if errors.As(err, &parseErr) {
-				errs = append(errs, fmt.Errorf("line %d: %v", parseErr.Line, parseErr.Err))
-			} else {
-				errs = append(errs, err)
+			if !errors.As(err, &parseErr) {
+				errs = append(errs, err) // reading failed: nothing more to read
+				break
 			}
-			break
+			// The reader goes on at the next record after a syntax error,
+			// so every bad line is reported, not only the first.
+			errs = append(errs, fmt.Errorf("line %d, column %d: %v%s", parseErr.Line, parseErr.Column, parseErr.Err, quoteHint(parseErr.Err)))
+			if header {
+				break
+			}
+			continue
 		}
 		line, _ := reader.FieldPos(0)
 		if header {
 			header = false
 			if !equalFold(record, Header) {
-				errs = append(errs, fmt.Errorf("line %d: header is %q; the first line must be exactly %s", line, strings.Join(record, ","), strings.Join(Header, ",")))
+				errs = append(errs, fmt.Errorf("line %d: header is %q; the first line must be %s, these four names in this order (case and spaces around them do not matter)", line, strings.Join(record, ","), strings.Join(Header, ",")))
 				break
 			}
 			continue
@@ -190,4 +196,16 @@ func FormatCSV(w io.Writer, rows []Desired) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// quoteHint says how to write a quote in CSV, after the reader's own
+// message about one.
+func quoteHint(err error) string {
+	switch {
+	case errors.Is(err, csv.ErrBareQuote):
+		return `; a field holding a double quote must be enclosed in double quotes, with the quote doubled: "Acme ""West"" Ltd"`
+	case errors.Is(err, csv.ErrQuote):
+		return `; a quoted field must end with a double quote, and a quote inside it is doubled ("")`
+	}
+	return ""
 }

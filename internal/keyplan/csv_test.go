@@ -2,6 +2,7 @@ package keyplan
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,5 +77,45 @@ func TestFormatCSVRoundTrips(t *testing.T) {
 	back, err := ParseCSV(&buf, []string{"p"})
 	if err != nil || !reflect.DeepEqual(back, rows) {
 		t.Errorf("round trip = %+v, %v", back, err)
+	}
+}
+
+// Every syntax error is reported with its line, not only the first, and a
+// bare quote comes with how to write one.
+func TestParseCSVReportsEverySyntaxError(t *testing.T) {
+	file := "name,plan,enabled,description\n" +
+		"a,standard,true,Acme \"West\"\n" + // line 2: bare quote
+		"b,standard,maybe,x\n" + // line 3: enabled
+		"c,standard,true,\"Globex \"Inc\"\n" + // line 4: quote inside a quoted field
+		"d,standard,true,fine\n"
+	_, err := ParseCSV(strings.NewReader(file), []string{"standard"})
+	var csvErr *CSVError
+	if !errors.As(err, &csvErr) {
+		t.Fatalf("err = %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`line 2, column 22: bare " in non-quoted-field; a field holding a double quote must be enclosed in double quotes, with the quote doubled: "Acme ""West"" Ltd"`,
+		`line 3: enabled: "maybe"`,
+		`line 4, column `,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if len(csvErr.Errs) != 3 {
+		t.Errorf("%d problems; want 3:\n%s", len(csvErr.Errs), msg)
+	}
+}
+
+// The header is matched as its message says: names in order, case and
+// surrounding spaces ignored.
+func TestParseCSVHeaderIsCaseInsensitiveAsItSays(t *testing.T) {
+	if _, err := ParseCSV(strings.NewReader("Name, Plan ,ENABLED,Description\na,standard,true,\n"), nil); err != nil {
+		t.Errorf("header in other case: %v", err)
+	}
+	_, err := ParseCSV(strings.NewReader("name,enabled,plan,description\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "in this order (case and spaces around them do not matter)") {
+		t.Errorf("header out of order: %v", err)
 	}
 }
