@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -113,6 +114,20 @@ func Match(pattern, value string) bool {
 // operators": a key that is not present does not match, and the Not
 // operators then return true). It knows the operators deploy/iam uses.
 func (d Document) Decide(action, resource string, ctx map[string]string) bool {
+	multi := make(map[string][]string, len(ctx))
+	for k, v := range ctx {
+		multi[k] = []string{v}
+	}
+	return d.DecideMulti(action, resource, multi)
+}
+
+// DecideMulti is Decide for requests with multivalued condition keys
+// (aws:TagKeys). It knows the set operators ForAllValues: (true when every
+// value of the request's key matches, and when the key is absent) and
+// ForAnyValue: (true when one does), and Null ("true": the key is absent),
+// as the IAM User Guide defines them ("Multivalued context keys",
+// "Condition operator to check existence of condition keys").
+func (d Document) DecideMulti(action, resource string, ctx map[string][]string) bool {
 	allowed := false
 	for _, s := range d.Statement {
 		if !anyMatch(s.Action, action, true) || !anyMatch(s.Resource, resource, false) || !conditionsHold(s.Condition, ctx) {
@@ -126,27 +141,58 @@ func (d Document) Decide(action, resource string, ctx map[string]string) bool {
 	return allowed
 }
 
-func conditionsHold(conditions map[string]map[string]Strings, ctx map[string]string) bool {
+func conditionsHold(conditions map[string]map[string]Strings, ctx map[string][]string) bool {
 	for op, keys := range conditions {
 		for key, values := range keys {
-			value, present := ctx[key]
-			matched := false
-			for _, v := range values {
-				switch strings.Replace(strings.TrimSuffix(op, "IfExists"), "Not", "", 1) {
-				case "StringEquals", "ArnEquals":
-					matched = matched || (present && value == v)
-				case "StringLike", "ArnLike":
-					matched = matched || (present && Match(v, value))
-				default:
-					panic("iampolicy: condition operator " + op + " is not known to Decide")
+			got, present := ctx[key]
+			if op == "Null" {
+				for _, v := range values {
+					if (v == "true") == present {
+						return false
+					}
 				}
-			}
-			negated := strings.Contains(op, "Not")
-			if negated && !present {
 				continue
 			}
-			if matched == negated {
-				return false
+			set, base, _ := strings.Cut(op, ":")
+			if base == "" {
+				set, base = "", op
+			}
+			one := func(value string) bool {
+				matched := false
+				for _, v := range values {
+					switch strings.Replace(strings.TrimSuffix(base, "IfExists"), "Not", "", 1) {
+					case "StringEquals", "ArnEquals":
+						matched = matched || value == v
+					case "StringLike", "ArnLike":
+						matched = matched || Match(v, value)
+					default:
+						panic("iampolicy: condition operator " + op + " is not known to Decide")
+					}
+				}
+				return matched != strings.Contains(base, "Not")
+			}
+			switch set {
+			case "ForAllValues":
+				for _, value := range got {
+					if !one(value) {
+						return false
+					}
+				}
+			case "ForAnyValue":
+				if !slices.ContainsFunc(got, one) {
+					return false
+				}
+			default:
+				negated := strings.Contains(base, "Not")
+				if !present {
+					if negated {
+						continue
+					}
+					return false
+				}
+				if !one(got[0]) {
+					return false
+				}
 			}
 		}
 	}
