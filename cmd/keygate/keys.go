@@ -103,7 +103,7 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if fset.NArg() > 0 {
-			return usageError{fmt.Sprintf("unexpected arguments %q", fset.Args())}
+			return usageError{fmt.Sprintf("unexpected arguments after %s: %s (one NAME at most; flags go before or after it)", name, strings.Join(fset.Args(), " "))}
 		}
 	}
 	if *env == "" {

@@ -413,13 +413,13 @@ func (c *Client) importKeys(ctx context.Context, batch []keyplan.Change, planIDs
 	// see it (it is never logged; this keeps it out of a core dump).
 	clear(file.Bytes()[:cap(file.Bytes())])
 	if err != nil {
-		return nil, fmt.Errorf("importing %d keys (%s … %s): %w", len(batch), batch[0].Name, batch[len(batch)-1].Name, err)
+		return nil, fmt.Errorf("importing %s (%s … %s): %w", plural(len(batch), "key"), batch[0].Name, batch[len(batch)-1].Name, err)
 	}
 	if len(out.Warnings) > 0 {
-		return nil, fmt.Errorf("importing %d keys: API Gateway warned: %s", len(batch), strings.Join(out.Warnings, "; "))
+		return nil, fmt.Errorf("importing %s: API Gateway warned: %s", plural(len(batch), "key"), strings.Join(out.Warnings, "; "))
 	}
 	if len(out.Ids) != len(batch) {
-		return nil, fmt.Errorf("importing %d keys: API Gateway returned %d ids; run sync again to adopt what was imported", len(batch), len(out.Ids))
+		return nil, fmt.Errorf("importing %s: API Gateway returned %d ids; run sync again to adopt what was imported", plural(len(batch), "key"), len(out.Ids))
 	}
 	return out.Ids, nil
 }
