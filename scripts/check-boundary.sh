@@ -2,7 +2,7 @@
 # Before deploying STACK from the cloud assembly CDK_OUT: every IAM role in
 # it (nested stacks included) must carry the permissions boundary
 # keygate-permissions-boundary, because the execution policy
-# (deploy/iam/cloudformation-execution-policy.json) refuses to create or
+# (deploy/iam/cloudformation-execution-*.json) refuses to create or
 # extend a role without it. Failing here says how to fix it; failing in
 # CloudFormation would say AccessDenied halfway through a deploy.
 #

@@ -12,7 +12,7 @@ const boundaryARN = "arn:aws:iam::" + account + ":policy/keygate-permissions-bou
 // keygate (IAM User Guide, "Permissions boundaries for IAM entities":
 // the effective permissions are the intersection of policy and boundary).
 func TestExecutionPolicyKeepsKeygatesRolesInsideTheBoundary(t *testing.T) {
-	policy := load(t, "cloudformation-execution-policy.json")
+	policy := loadExecutionPolicy(t)
 	bearer := role("BearerAuthorizerRole")
 	withBoundary := map[string]string{"iam:PermissionsBoundary": boundaryARN}
 	otherBoundary := map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::" + account + ":policy/AdministratorAccess"}
@@ -99,7 +99,7 @@ func TestDeployRoleRecordsOnlyItsOwnDeployedCommit(t *testing.T) {
 			t.Errorf("the deploy role may write %s", r)
 		}
 	}
-	if load(t, "cloudformation-execution-policy.json").Decide("ssm:PutParameter", own, nil) {
+	if loadExecutionPolicy(t).Decide("ssm:PutParameter", own, nil) {
 		t.Error("CloudFormation's execution role may rewrite the deployed commit")
 	}
 }

@@ -1,6 +1,8 @@
 package iampolicy
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -40,6 +42,50 @@ func load(t *testing.T, name string) Document {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// executionPolicyFiles are the managed policies of the bootstrap execution
+// role, split in two because one managed policy holds at most 6,144
+// characters (IAM quotas); cdk bootstrap takes both.
+var executionPolicyFiles = []string{"cloudformation-execution-apis.json", "cloudformation-execution-roles-and-monitoring.json"}
+
+// loadExecutionPolicy is the execution role's policies as one document:
+// what IAM evaluates when CloudFormation acts with that role.
+func loadExecutionPolicy(t *testing.T) Document {
+	t.Helper()
+	var merged Document
+	for _, name := range executionPolicyFiles {
+		d := load(t, name)
+		merged.Version = d.Version
+		merged.Statement = append(merged.Statement, d.Statement...)
+	}
+	return merged
+}
+
+// IAM refuses a managed policy over 6,144 characters, whitespace not
+// counted ("IAM and AWS STS quotas": managed policy size), so
+// `aws iam create-policy` would fail on the README's first-deploy step.
+// Filled in with the longest values the placeholders take.
+func TestEveryManagedPolicyFitsIAMsSizeLimit(t *testing.T) {
+	longest := strings.NewReplacer("ACCOUNT_ID", account, "REGION", "ap-southeast-2", "GITHUB_REPOSITORY",
+		strings.Repeat("o", 39)+"/"+strings.Repeat("r", 100), "ENVIRONMENT", strings.Repeat("e", 31))
+	files, _ := filepath.Glob(filepath.Join(policyDir, "*.json"))
+	for _, file := range files {
+		if strings.HasSuffix(file, "-trust.json") {
+			continue // a trust policy is part of the role, limited separately
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(longest.Replace(string(data)))); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if n := compact.Len(); n > 6144 {
+			t.Errorf("%s: %d characters without whitespace; IAM allows 6,144 per managed policy: split it", filepath.Base(file), n)
+		}
+	}
 }
 
 func TestEveryPolicyParsesAndGrantsNoWildcardAction(t *testing.T) {
@@ -385,9 +431,9 @@ var dynamicSecret = regexp.MustCompile(`\{\{resolve:secretsmanager:([^:}]+)`)
 
 // TestExecutionPolicyCoversEveryResourceTypeKeygateDeploys: a resource type
 // new to the templates fails here until its actions are in
-// deploy/iam/cloudformation-execution-policy.json and in needs.
+// deploy/iam/cloudformation-execution-*.json and in needs.
 func TestExecutionPolicyCoversEveryResourceTypeKeygateDeploys(t *testing.T) {
-	policy := load(t, "cloudformation-execution-policy.json")
+	policy := loadExecutionPolicy(t)
 	a := synthesized(t)
 	types := map[string]bool{}
 	var secrets []string
@@ -414,7 +460,7 @@ func TestExecutionPolicyCoversEveryResourceTypeKeygateDeploys(t *testing.T) {
 	for _, typ := range slices.Sorted(maps.Keys(types)) {
 		grants, ok := needs[typ]
 		if !ok {
-			t.Errorf("%s is in the templates, but neither the execution policy nor this test knows it: add the actions CloudFormation needs for it to deploy/iam/cloudformation-execution-policy.json and to needs", typ)
+			t.Errorf("%s is in the templates, but neither the execution policy nor this test knows it: add the actions CloudFormation needs for it to deploy/iam/cloudformation-execution-*.json and to needs", typ)
 			continue
 		}
 		for _, g := range grants {
@@ -436,7 +482,7 @@ func TestExecutionPolicyCoversEveryResourceTypeKeygateDeploys(t *testing.T) {
 
 // What the execution role must not do, although CloudFormation could ask.
 func TestExecutionPolicyStaysInsideKeygate(t *testing.T) {
-	policy := load(t, "cloudformation-execution-policy.json")
+	policy := loadExecutionPolicy(t)
 	for _, g := range []grant{
 		{"iam:CreateRole", "arn:aws:iam::" + account + ":role/admin"},
 		{"iam:PassRole", "arn:aws:iam::" + account + ":role/cdk-hnb659fds-cfn-exec-role-" + account + "-" + region},
