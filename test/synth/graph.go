@@ -2,6 +2,7 @@ package synth
 
 import (
 	"math/big"
+	"math/bits"
 )
 
 // Graph is the creation order CloudFormation must follow across a stack and
@@ -125,7 +126,7 @@ func (g *Graph) TotallyOrdered(nodes []int, ancestors []*big.Int) (ok bool, a, b
 	for _, n := range nodes {
 		count := 0
 		for _, word := range new(big.Int).And(ancestors[n], among).Bits() {
-			count += popcount(uint64(word))
+			count += bits.OnesCount(uint(word))
 		}
 		if other, dup := byCount[count]; dup {
 			return false, g.Nodes[other].Name, g.Nodes[n].Name
@@ -133,12 +134,4 @@ func (g *Graph) TotallyOrdered(nodes []int, ancestors []*big.Int) (ok bool, a, b
 		byCount[count] = n
 	}
 	return true, "", ""
-}
-
-func popcount(x uint64) int {
-	n := 0
-	for ; x != 0; x &= x - 1 {
-		n++
-	}
-	return n
 }
