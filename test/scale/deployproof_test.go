@@ -90,10 +90,7 @@ func TestFirstDeployAtTheKeyCapStaysWithinCloudFormationQuotas(t *testing.T) {
 		t.Fatalf("bulkplus has %d keys, want the cap %d", len(env.APIKeys), config.MaxCloudFormationKeys)
 	}
 	tpl := a.Templates["keygate-bulkplus"]
-	total := len(tpl.Resources)
-	for _, nested := range tpl.Nested {
-		total += len(nested.Resources)
-	}
+	total := countResources(tpl)
 	if total > config.CloudFormationMaxResourcesPerOperation {
 		t.Errorf("a first deploy creates %d resources, CloudFormation allows %d per operation", total, config.CloudFormationMaxResourcesPerOperation)
 	}
