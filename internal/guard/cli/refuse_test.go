@@ -8,18 +8,20 @@ import (
 	"testing"
 )
 
-// A change AWS would refuse exits 3, which the workflows fail on whatever
-// the approvals (1 is what deploy/approved-changes.json may turn into 0).
-func TestRunExitsThreeOnAChangeAWSWouldRefuse(t *testing.T) {
-	dir := t.TempDir()
-	keyIn := func(plan string) string {
-		return `{"Resources": {
+// keyIn is a template with two plans and key acme attached to plan.
+func keyIn(plan string) string {
+	return `{"Resources": {
 		  "PlanA": {"Type": "AWS::ApiGateway::UsagePlan", "Properties": {"UsagePlanName": "keygate-dev-a"}},
 		  "PlanB": {"Type": "AWS::ApiGateway::UsagePlan", "Properties": {"UsagePlanName": "keygate-dev-b"}},
 		  "ApiKeyAcme": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "acme"}},
 		  "UsagePlanKeyAcme": {"Type": "AWS::ApiGateway::UsagePlanKey", "Properties": {"KeyId": {"Ref": "ApiKeyAcme"}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": "` + plan + `"}}}
 		}}`
-	}
+}
+
+// A change AWS would refuse exits 3, which the workflows fail on whatever
+// the approvals (1 is what deploy/approved-changes.json may turn into 0).
+func TestRunExitsThreeOnAChangeAWSWouldRefuse(t *testing.T) {
+	dir := t.TempDir()
 	base := write(t, dir, "base.json", keyIn("PlanA"))
 	moved := write(t, dir, "moved.json", keyIn("PlanB"))
 
@@ -61,14 +63,6 @@ func TestRunAllowCannotApproveARefusal(t *testing.T) {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-	}
-	keyIn := func(plan string) string {
-		return `{"Resources": {
-		  "PlanA": {"Type": "AWS::ApiGateway::UsagePlan", "Properties": {"UsagePlanName": "keygate-dev-a"}},
-		  "PlanB": {"Type": "AWS::ApiGateway::UsagePlan", "Properties": {"UsagePlanName": "keygate-dev-b"}},
-		  "ApiKeyAcme": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "acme"}},
-		  "UsagePlanKeyAcme": {"Type": "AWS::ApiGateway::UsagePlanKey", "Properties": {"KeyId": {"Ref": "ApiKeyAcme"}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": "` + plan + `"}}}
-		}}`
 	}
 	write(t, baseOut, "keygate-dev.template.json", keyIn("PlanA"))
 	write(t, headOut, "keygate-dev.template.json", keyIn("PlanB"))
