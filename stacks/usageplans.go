@@ -118,18 +118,16 @@ func NewAPIKeys(scope constructs.Construct, env config.Environment, plans UsageP
 				Description: jsii.String("Usage plan id"),
 			}).ValueAsString()
 		}
-		var previous *apiKeyResources
+		// The last key and the last attachment created: a detached key has
+		// no attachment, so the next attachment waits for the last one there is.
+		var last apiKeyResources
 		for _, key := range keys {
 			current := newAPIKey(nested, env, key, planIDs[UsagePlanParameterName(key.Plan)])
-			if previous != nil {
-				chainAfter(current, previous)
-				if current.Attachment == nil {
-					// A detached key has none: the next attachment waits
-					// for the last one there is.
-					current = &apiKeyResources{Key: current.Key, Attachment: previous.Attachment}
-				}
+			chainAfter(current, last)
+			last.Key = current.Key
+			if current.Attachment != nil {
+				last.Attachment = current.Attachment
 			}
-			previous = current
 		}
 		// One key stack at a time: with the chains inside each stack, no
 		// two attachments (and no two keys) of this environment are ever
@@ -148,7 +146,7 @@ type apiKeyResources struct {
 	Attachment awsapigateway.CfnUsagePlanKey
 }
 
-// chainAfter makes a key and its attachment wait for the previous key's.
+// chainAfter makes a key and its attachment wait for the last ones created.
 //
 // API Gateway runs CreateUsagePlanKey one at a time per account and region:
 // concurrent calls fail with 409 "Unable to complete operation due to
@@ -160,10 +158,12 @@ type apiKeyResources struct {
 // chain and attachments another, in name order: adding or removing a key
 // changes only its successor's DependsOn, which is not a property and
 // replaces nothing.
-func chainAfter(current, previous *apiKeyResources) {
-	current.Key.AddResourceDependency(previous.Key, nil)
-	if current.Attachment != nil && previous.Attachment != nil { // nil: a detached key
-		current.Attachment.AddResourceDependency(previous.Attachment, nil)
+func chainAfter(current *apiKeyResources, last apiKeyResources) {
+	if last.Key != nil {
+		current.Key.AddResourceDependency(last.Key, nil)
+	}
+	if current.Attachment != nil && last.Attachment != nil {
+		current.Attachment.AddResourceDependency(last.Attachment, nil)
 	}
 }
 
