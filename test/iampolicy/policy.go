@@ -4,9 +4,9 @@
 package iampolicy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -48,15 +48,12 @@ func (s *Strings) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Read parses a policy file strictly: unknown top-level or statement keys
-// are errors, so a typo cannot silently drop a condition.
-func Read(file string) (Document, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return Document{}, err
-	}
+// Parse parses the policy document data (read from file, named in errors)
+// strictly: unknown top-level or statement keys are errors, so a typo cannot
+// silently drop a condition.
+func Parse(file string, data []byte) (Document, error) {
 	var d Document
-	decoder := json.NewDecoder(strings.NewReader(string(data)))
+	decoder := json.NewDecoder(bytes.NewReader(data))
 	decoder.DisallowUnknownFields()
 	if err := decoder.Decode(&d); err != nil {
 		return Document{}, fmt.Errorf("%s: %w", file, err)

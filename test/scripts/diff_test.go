@@ -30,10 +30,7 @@ func TestDiffReportsAnEnvironmentRemovedSinceBase(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	repo, tools := t.TempDir(), t.TempDir()
-	guardBin := filepath.Join(tools, "guard")
-	if out, err := exec.Command("go", "build", "-o", guardBin, filepath.Join(moduleDir, "cmd", "guard")).CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/guard: %v\n%s", err, out)
-	}
+	guardBin := buildGuard(t, tools)
 	cdk := filepath.Join(tools, "cdk")
 	if err := os.WriteFile(cdk, []byte(fakeCDK), 0o755); err != nil {
 		t.Fatal(err)

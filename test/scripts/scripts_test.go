@@ -61,6 +61,16 @@ case "$*" in
 esac
 `
 
+// buildGuard builds cmd/guard into dir and returns the binary's path.
+func buildGuard(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "guard")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(moduleDir, "cmd", "guard")).CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/guard: %v\n%s", err, out)
+	}
+	return bin
+}
+
 type result struct {
 	code   int
 	output string
@@ -375,10 +385,7 @@ func TestPinnedEnvironmentReadsTheConfig(t *testing.T) {
 // deletion (say, the key re-added and deleted again) is guarded again.
 func TestAnApprovalLetsADeletionThroughOnce(t *testing.T) {
 	h := newHistory(t)
-	guardBin := filepath.Join(t.TempDir(), "guard")
-	if out, err := exec.Command("go", "build", "-o", guardBin, filepath.Join(moduleDir, "cmd", "guard")).CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/guard: %v\n%s", err, out)
-	}
+	guardBin := buildGuard(t, t.TempDir())
 	deployed, head := t.TempDir(), t.TempDir()
 	key := `"ApiKeyAcme": {"Type": "AWS::ApiGateway::ApiKey", "Properties": {"Name": "acme", "Enabled": true}, "DeletionPolicy": "Retain"}`
 	for dir, body := range map[string]string{deployed: `{"Resources": {` + key + `}}`, head: `{"Resources": {}}`} {
