@@ -350,9 +350,6 @@ func (s *Server) createUsagePlanKey(w http.ResponseWriter, r *http.Request) erro
 	if s.opts.AttachHook != nil {
 		s.opts.AttachHook()
 	}
-	if s.opts.AttachHeld != nil {
-		s.opts.AttachHeld <- struct{}{}
-	}
 	if hold := s.opts.AttachHold; hold > 0 {
 		timer := time.NewTimer(hold)
 		select {
