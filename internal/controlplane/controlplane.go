@@ -54,7 +54,8 @@ var AWSLimits = Limits{CreateAPIKeyPerSecond: 5, TotalPerSecond: 10, TotalBurst:
 // Options configure a Server.
 type Options struct {
 	Limits Limits
-	// Region and Account appear in ARNs (tags). Defaults: us-east-1, 000000000000.
+	// Region appears in the keys' ARNs (tags; API Gateway ARNs carry no
+	// account). Default: us-east-1.
 	Region string
 	// Now is the clock the rate limits read (tests pass a fake one).
 	Now func() time.Time
