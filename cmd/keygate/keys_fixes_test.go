@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,15 +26,7 @@ func localKeys(t *testing.T) (*apistore.Store, string) {
 	saved := attachHold
 	attachHold = 0 // not under test here
 	t.Cleanup(func() { attachHold = saved })
-	srv := httptest.NewServer(newControlPlane(store))
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	t.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	dir := serveLocal(t, store)
 	file := filepath.Join(dir, "keys.csv")
 	os.WriteFile(file, []byte("name,plan,enabled,description\ncust1,standard,true,\ncust2,internal,true,\n"), 0o600)
 	return store, file

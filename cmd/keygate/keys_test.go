@@ -20,15 +20,13 @@ func capture(t *testing.T, args []string) (string, error) {
 	return stdout.String(), err
 }
 
-func TestKeysCommandAgainstTheLocalControlPlane(t *testing.T) {
-	store := apistore.New()
-	for _, plan := range []string{"standard", "internal"} {
-		if _, err := store.CreatePlan(apistore.Plan{Name: keyctl.PlanName("dev", plan), APIStages: []apistore.APIStage{{APIID: "api0000001", Stage: "dev"}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+// serveLocal serves a control plane over store and points the SDK's
+// standard configuration at it, with no shared config or credentials
+// files; it returns the temporary directory those would be in.
+func serveLocal(t *testing.T, store *apistore.Store) string {
+	t.Helper()
 	srv := httptest.NewServer(newControlPlane(store))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	t.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
@@ -36,6 +34,17 @@ func TestKeysCommandAgainstTheLocalControlPlane(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	return dir
+}
+
+func TestKeysCommandAgainstTheLocalControlPlane(t *testing.T) {
+	store := apistore.New()
+	for _, plan := range []string{"standard", "internal"} {
+		if _, err := store.CreatePlan(apistore.Plan{Name: keyctl.PlanName("dev", plan), APIStages: []apistore.APIStage{{APIID: "api0000001", Stage: "dev"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := serveLocal(t, store)
 
 	csvFile := filepath.Join(dir, "keys.csv")
 	csv := "name,plan,enabled,description\nacme,standard,true,Acme Corp\nglobex,internal,false,\"Globex, Inc\"\n"

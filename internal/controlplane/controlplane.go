@@ -54,13 +54,15 @@ var AWSLimits = Limits{CreateAPIKeyPerSecond: 5, TotalPerSecond: 10, TotalBurst:
 // Options configure a Server.
 type Options struct {
 	Limits Limits
-	// Region and Account appear in ARNs (tags). Defaults: us-east-1, 000000000000.
+	// Region appears in the keys' ARNs (tags; API Gateway ARNs carry no
+	// account). Default: us-east-1.
 	Region string
 	// Now is the clock the rate limits read (tests pass a fake one).
 	Now func() time.Time
 	// AttachHook, if set, runs while a CreateUsagePlanKey holds the
 	// account's attachment slot: the time AWS takes to make the change.
-	// Tests use it to hold the slot and prove a concurrent call is refused.
+	// Tests use it to hold the slot, or to learn the slot is taken, and
+	// prove a concurrent call is refused.
 	AttachHook func()
 	// AttachHold is how long a CreateUsagePlanKey holds the account's
 	// attachment slot: the time AWS takes to make the change. AWS takes
@@ -68,10 +70,6 @@ type Options struct {
 	// `make local` holds it 100 ms by default (cmd/keygate, -attach-hold);
 	// zero (unit tests) answers at once.
 	AttachHold time.Duration
-	// AttachHeld, if set, receives a value each time a CreateUsagePlanKey
-	// has taken the slot and starts its hold (tests wait on it to send a
-	// concurrent call while the slot is held).
-	AttachHeld chan<- struct{}
 }
 
 // Stats count what the server saw, for tests and benchmarks.

@@ -88,7 +88,7 @@ func TestAttachHoldMakesParallelAttachesConflict(t *testing.T) {
 	k1, _ := store.CreateKey(apistore.Key{Name: "one"})
 	k2, _ := store.CreateKey(apistore.Key{Name: "two"})
 	held := make(chan struct{}, 2)
-	srv := httptest.NewServer(New(store, Options{Limits: Limits{SerializeUsagePlanKeys: true}, AttachHold: time.Second, AttachHeld: held}))
+	srv := httptest.NewServer(New(store, Options{Limits: Limits{SerializeUsagePlanKeys: true}, AttachHold: time.Second, AttachHook: func() { held <- struct{}{} }}))
 	defer srv.Close()
 
 	var wg sync.WaitGroup

@@ -77,6 +77,16 @@ type listJSON[T any] struct {
 	Position string `json:"position,omitempty"`
 }
 
+// writePage answers a list call with the requested page of items, as
+// {"item": [...], "position": next}; item is [] rather than null when empty.
+func writePage[T any](w http.ResponseWriter, r *http.Request, items []T) error {
+	pageItems, next, err := page(r, items)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listJSON[T]{Item: nonNil(pageItems), Position: next})
+}
+
 // ---- API keys
 
 type createAPIKeyJSON struct {
@@ -121,11 +131,7 @@ func (s *Server) getAPIKeys(w http.ResponseWriter, r *http.Request) error {
 		}
 		items = append(items, s.keyJSON(k, withValues))
 	}
-	pageItems, next, err := page(r, items)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, listJSON[apiKeyJSON]{Item: nonNil(pageItems), Position: next})
+	return writePage(w, r, items)
 }
 
 func (s *Server) getAPIKey(w http.ResponseWriter, r *http.Request) error {
@@ -257,11 +263,7 @@ func (s *Server) getUsagePlans(w http.ResponseWriter, r *http.Request) error {
 		}
 		items = append(items, planJSON(p))
 	}
-	pageItems, next, err := page(r, items)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, listJSON[usagePlanJSON]{Item: nonNil(pageItems), Position: next})
+	return writePage(w, r, items)
 }
 
 func (s *Server) getUsagePlan(w http.ResponseWriter, r *http.Request) error {
@@ -296,11 +298,7 @@ func (s *Server) getUsagePlanKeys(w http.ResponseWriter, r *http.Request) error 
 			items = append(items, planKeyJSON(k))
 		}
 	}
-	pageItems, next, err := page(r, items)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, listJSON[usagePlanKeyJSON]{Item: nonNil(pageItems), Position: next})
+	return writePage(w, r, items)
 }
 
 func (s *Server) getUsagePlanKey(w http.ResponseWriter, r *http.Request) error {
@@ -351,9 +349,6 @@ func (s *Server) createUsagePlanKey(w http.ResponseWriter, r *http.Request) erro
 	}
 	if s.opts.AttachHook != nil {
 		s.opts.AttachHook()
-	}
-	if s.opts.AttachHeld != nil {
-		s.opts.AttachHeld <- struct{}{}
 	}
 	if hold := s.opts.AttachHold; hold > 0 {
 		timer := time.NewTimer(hold)

@@ -80,6 +80,26 @@ func (e *env) client(t testing.TB, pace keyctl.Pace, attempts int) *keyctl.Clien
 	return c
 }
 
+// loseFirstResponse points the SDK at a proxy of the control plane that
+// does the first request matching match but loses its answer (a 502
+// reaches the client, which retries). The counter it returns counts every
+// matching request, the lost one included.
+func (e *env) loseFirstResponse(t testing.TB, match func(*http.Request) bool) *atomic.Int32 {
+	t.Helper()
+	var seen atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if match(r) && seen.Add(1) == 1 {
+			e.server.ServeHTTP(httptest.NewRecorder(), r) // done, answer lost
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		e.server.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
+	return &seen
+}
+
 // fast turns the limits off where pacing is not what a test is about.
 var (
 	fast     = keyctl.Pace{}
@@ -562,18 +582,7 @@ func TestLostResponsesMakeNoDuplicates(t *testing.T) {
 	for _, noImport := range []bool{true, false} {
 		t.Run(fmt.Sprintf("no-import=%v", noImport), func(t *testing.T) {
 			e := newEnv(t, noLimits)
-			var lost atomic.Int32
-			flaky := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == "POST" && r.URL.Path == "/apikeys" && lost.Add(1) <= 1 {
-					e.server.ServeHTTP(httptest.NewRecorder(), r) // done, answer lost
-					w.WriteHeader(http.StatusBadGateway)
-					return
-				}
-				e.server.ServeHTTP(w, r)
-			})
-			srv := httptest.NewServer(flaky)
-			defer srv.Close()
-			t.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
+			lost := e.loseFirstResponse(t, func(r *http.Request) bool { return r.Method == "POST" && r.URL.Path == "/apikeys" })
 			c := e.client(t, fast, 0)
 			desired := rows(12, alternate)
 			if _, err := c.Sync(context.Background(), keyctl.SyncOptions{Desired: desired, NoImport: noImport, ImportBatch: 5, Workers: 1}); err != nil {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/keygate/keygate/internal/apistore"
@@ -103,18 +101,7 @@ func TestListCSVRoundTripAfterRotateAndDisableWritesNothing(t *testing.T) {
 // THEN the attach succeeds: the key is in the plan, as asked.
 func TestAttachAfterALostResponseSucceeds(t *testing.T) {
 	e := newEnv(t, noLimits)
-	var lost atomic.Int32
-	flaky := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/keys") && lost.Add(1) == 1 {
-			e.server.ServeHTTP(httptest.NewRecorder(), r) // done, answer lost
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		e.server.ServeHTTP(w, r)
-	})
-	srv := httptest.NewServer(flaky)
-	defer srv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_API_GATEWAY", srv.URL)
+	lost := e.loseFirstResponse(t, func(r *http.Request) bool { return r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/keys") })
 	c := e.client(t, fast, 0)
 	desired := rows(3, alternate)
 	if _, err := c.Sync(context.Background(), keyctl.SyncOptions{Desired: desired, NoImport: true, Workers: 1}); err != nil {
