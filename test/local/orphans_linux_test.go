@@ -77,11 +77,7 @@ func smallAssembly(t *testing.T) (binary, dir string) {
 		"routes":     []any{map[string]any{"path": "/health", "methods": []any{"GET"}, "integration": map[string]any{"type": "mock", "statusCode": 200, "body": `{"status":"ok"}`}}},
 	}}}
 	synth.Synthesize(t, dir, context, synth.Checks{})
-	binary = filepath.Join(t.TempDir(), "keygate")
-	if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/keygate").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return binary, dir
+	return keygateBinary(t), dir
 }
 
 // TestNoEmulatorOutlivesKeygateLocal kills keygate local with SIGKILL (no
