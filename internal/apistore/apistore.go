@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keygate/keygate/internal/bearer"
 )
 
 // Key is an API key (API Gateway's ApiKey resource).
@@ -161,10 +163,11 @@ func (s *Store) Now() time.Time { return s.now() }
 // ---- keys
 
 // Key value bounds: "A Key value must be between 20 and 128 characters"
-// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-key-file-format.html).
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-key-file-format.html),
+// the limits internal/bearer holds.
 const (
-	MinKeyValueLength = 20
-	MaxKeyValueLength = 128
+	MinKeyValueLength = bearer.MinKeyLength
+	MaxKeyValueLength = bearer.MaxKeyLength
 	// GeneratedKeyValueLength is the length of the values API Gateway
 	// generates.
 	GeneratedKeyValueLength = 40

@@ -50,10 +50,7 @@ func TestLoadWithVegeta(t *testing.T) {
 		"routes":     []any{map[string]any{"path": "/health", "methods": []any{"GET"}, "integration": map[string]any{"type": "mock", "statusCode": 200, "body": `{"status":"ok"}`}}},
 	}}}
 	synth.Synthesize(t, dir, context, synth.Checks{})
-	binary := filepath.Join(t.TempDir(), "keygate")
-	if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/keygate").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	binary := keygateBinary(t)
 	vegeta, err := exec.Command("go", "tool", "-n", "vegeta").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -501,10 +500,7 @@ func TestLocalGateway(t *testing.T) {
 	})
 
 	t.Run("the keygate command serves and stops on SIGTERM", func(t *testing.T) {
-		binary := filepath.Join(t.TempDir(), "keygate")
-		if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/keygate").CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
+		binary := keygateBinary(t)
 		cmd, url, _ := startLocal(t, binary, dir, "e2e", "-keys", keysFile)
 		if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/v1") {
 			t.Errorf("listening on %q", url)

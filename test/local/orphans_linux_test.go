@@ -63,10 +63,15 @@ func waitClosed(t *testing.T, addr string) {
 }
 
 // smallAssembly synthesizes one small environment, "small" (stage s, one
-// mock route, one key "k"), and builds keygate.
+// mock route, one key "k"), once per test process, and builds keygate.
 func smallAssembly(t *testing.T) (binary, dir string) {
 	t.Helper()
-	dir = filepath.Join(t.TempDir(), "cdk.out")
+	small.mu.Lock()
+	defer small.mu.Unlock()
+	if small.dir != "" {
+		return keygateBinary(t), small.dir
+	}
+	dir = filepath.Join(shared.dir, "small", "cdk.out")
 	context := synth.CDKJSONContext(t)
 	context["keygate"] = map[string]any{"environments": map[string]any{"small": map[string]any{
 		"stageName":  "s",
@@ -77,11 +82,15 @@ func smallAssembly(t *testing.T) (binary, dir string) {
 		"routes":     []any{map[string]any{"path": "/health", "methods": []any{"GET"}, "integration": map[string]any{"type": "mock", "statusCode": 200, "body": `{"status":"ok"}`}}},
 	}}}
 	synth.Synthesize(t, dir, context, synth.Checks{})
-	binary = filepath.Join(t.TempDir(), "keygate")
-	if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/keygate").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return binary, dir
+	small.dir = dir
+	return keygateBinary(t), dir
+}
+
+// small is the assembly smallAssembly synthesized; a failed synth leaves
+// it empty for the next caller to try again.
+var small struct {
+	mu  sync.Mutex
+	dir string
 }
 
 // TestNoEmulatorOutlivesKeygateLocal kills keygate local with SIGKILL (no

@@ -215,7 +215,13 @@ func TestNewRefusesWhatItCannotServeAsAPIGatewayWould(t *testing.T) {
 // BenchmarkCachedAuthorizerToMock is the hot path in process: a cached
 // authorizer result, the key's plan, a mock answer and an access log line.
 func BenchmarkCachedAuthorizerToMock(b *testing.B) {
-	f := newFixture(b, model(nil))
+	benchmarkServe(b, model(nil))
+}
+
+// benchmarkServe sends GET /health with a key to api's gateway in
+// parallel, after one request that caches the authorizer's answer.
+func benchmarkServe(b *testing.B, api *apimodel.API) {
+	f := newFixture(b, api)
 	f.gw.logLine = func([]byte) {}
 	req := httptest.NewRequest("GET", "http://local/t/health", nil)
 	req.Header.Set("Authorization", "Bearer "+keyValue)

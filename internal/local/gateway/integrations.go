@@ -80,6 +80,10 @@ type mockResponse struct {
 	// regular expressions ($origin.matches) or strings ($origin == …).
 	corsOrigins []string
 	corsMatches bool
+	// corsPatterns are corsOrigins compiled once when corsMatches, each
+	// matched against the whole origin; nil for one that does not compile
+	// (it matches nothing).
+	corsPatterns []*regexp.Regexp
 }
 
 // The request template keygate's mocks use, {"statusCode": 200}, and the one
@@ -145,6 +149,12 @@ func (g *Gateway) prepareMockResponse(ir apimodel.IntegrationResponse) (*mockRes
 		}
 		if origins, matches, ok := parseCORSTemplate(body); ok && r.corsOrigins == nil {
 			r.corsOrigins, r.corsMatches = origins, matches
+			if matches {
+				for _, o := range origins {
+					re, _ := regexp.Compile(`^(?:` + o + `)$`)
+					r.corsPatterns = append(r.corsPatterns, re)
+				}
+			}
 		} else {
 			// Literal text and $context variables, as API Gateway renders
 			// them; any other Velocity is refused here.
@@ -242,8 +252,8 @@ func (m *mockIntegration) serve(g *Gateway, w http.ResponseWriter, req *http.Req
 	}
 	if len(selected.corsOrigins) > 0 {
 		origin := req.Header.Get("Origin")
-		for _, o := range selected.corsOrigins {
-			if origin == o || selected.corsMatches && fullMatch(o, origin) {
+		for i, o := range selected.corsOrigins {
+			if origin == o || selected.corsMatches && selected.corsPatterns[i] != nil && selected.corsPatterns[i].MatchString(origin) {
 				h.Set("Access-Control-Allow-Origin", origin)
 				break
 			}
@@ -272,11 +282,6 @@ func selectResponse(responses []*mockResponse, status string) *mockResponse {
 		}
 	}
 	return nil
-}
-
-func fullMatch(pattern, s string) bool {
-	re, err := regexp.Compile(`^(?:` + pattern + `)$`)
-	return err == nil && re.MatchString(s)
 }
 
 // ---- HTTP and HTTP_PROXY

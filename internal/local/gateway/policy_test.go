@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -184,21 +183,8 @@ func BenchmarkCachedAuthorizerToMockWithAllowAnySourceIp(b *testing.B) {
 	benchmarkWithPolicy(b, &sourceip.Rules{})
 }
 
+// benchmarkWithPolicy is benchmarkServe (requests from httptest's
+// 192.0.2.1) with the resource policy of rules.
 func benchmarkWithPolicy(b *testing.B, rules *sourceip.Rules) {
-	f := newFixture(b, withPolicy(b, rules))
-	f.gw.logLine = func([]byte) {}
-	req := httptest.NewRequest("GET", "http://local/t/health", nil) // from 192.0.2.1
-	req.Header.Set("Authorization", "Bearer "+keyValue)
-	f.gw.ServeHTTP(httptest.NewRecorder(), req)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			rec := discardWriter{h: http.Header{}}
-			f.gw.ServeHTTP(&rec, req)
-			if rec.status != 200 {
-				b.Fatal(rec.status)
-			}
-		}
-	})
+	benchmarkServe(b, withPolicy(b, rules))
 }

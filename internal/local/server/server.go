@@ -22,6 +22,7 @@ import (
 
 	"github.com/keygate/keygate/internal/apimodel"
 	"github.com/keygate/keygate/internal/apistore"
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gobuild"
 	"github.com/keygate/keygate/internal/local/accesslog"
 	"github.com/keygate/keygate/internal/local/gateway"
@@ -89,7 +90,7 @@ type Server struct {
 
 // Start loads, prepares and starts serving; it returns once listening.
 func Start(ctx context.Context, opts Options) (_ *Server, err error) {
-	stack := "keygate-" + opts.Env
+	stack := config.Environment{Name: opts.Env}.StackName()
 	api, err := apimodel.Load(opts.AssemblyDir, stack)
 	if err != nil {
 		return nil, err
