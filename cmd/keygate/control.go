@@ -10,8 +10,6 @@ import (
 	"github.com/keygate/keygate/internal/controlplane"
 )
 
-func init() { controlPlane = newControlPlane }
-
 // defaultControlAddr is where `make local` serves the control plane
 // (CONTROL_ADDR): point the SDK at it with
 // AWS_ENDPOINT_URL_API_GATEWAY=http://127.0.0.1:8788.

@@ -5,25 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/keygate/keygate/internal/apistore"
 	"github.com/keygate/keygate/internal/gobuild"
 	"github.com/keygate/keygate/internal/local/server"
 )
-
-// controlPlane builds the handler served on -control-addr over the same key
-// store as the gateway, so a key it creates works at once. nil: no control
-// plane. The local control plane (API keys, usage plans, usage, tags) sets
-// it from its own file in this package:
-//
-//	func init() { controlPlane = controlplane.Handler }
-var controlPlane func(*apistore.Store) http.Handler
 
 // lambdaFlag collects -lambda 'METHOD /path=URL' mappings.
 type lambdaFlag map[string]string
@@ -84,7 +74,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 		ModuleDir:   moduleDir,
 		LambdaURLs:  lambdas,
 		ControlAddr: *controlAddr,
-		Controls:    controlPlane,
+		Controls:    newControlPlane,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "keygate local: %v\n", err)
